@@ -1,0 +1,149 @@
+"""The GraphQL kernel: a base object type that enforces read permissions, a base mutation with
+typed field errors, and the view."""
+
+import json
+
+import graphene
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from graphene.utils.str_converters import to_camel_case
+from graphene_django.views import GraphQLView
+from graphql_relay import from_global_id
+from query_optimizer import DjangoObjectType
+
+from landkarte.roles import can_read
+
+
+class BaseNodeType(DjangoObjectType):
+    """Every model type derives from this. Users without a role see no rows, wherever the type
+    appears: as a root list, a node lookup or a nested relation."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def filter_queryset(cls, queryset, info):
+        if not can_read(info.context.user):
+            return queryset.none()
+        return queryset
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return cls.filter_queryset(queryset, info)
+
+    @classmethod
+    def get_node(cls, info, pk):
+        if not can_read(info.context.user):
+            return None
+        return super().get_node(info, pk)
+
+
+class ErrorType(graphene.ObjectType):
+    field = graphene.String(description="camelCase input field, or null for the whole input")
+    message = graphene.String(required=True)
+    code = graphene.String(required=True)
+
+
+def errors_from_validation(exc: ValidationError) -> list[ErrorType]:
+    errors = []
+    if hasattr(exc, "error_dict"):
+        for name, items in exc.error_dict.items():
+            field = None if name == "__all__" else to_camel_case(name)
+            for item in items:
+                message = item.message % item.params if item.params else item.message
+                errors.append(
+                    ErrorType(field=field, message=str(message), code=item.code or "invalid")
+                )
+    else:
+        for item in exc.error_list:
+            message = item.message % item.params if item.params else item.message
+            errors.append(ErrorType(field=None, message=str(message), code=item.code or "invalid"))
+    return errors
+
+
+def resolve_global_id(model, global_id, field: str, type_name: str | None = None):
+    """The instance behind a Relay ID, or a field ValidationError that says what is wrong."""
+    if global_id is None:
+        return None
+    try:
+        kind, pk = from_global_id(global_id)
+    except Exception:
+        kind, pk = None, None
+    expected = type_name or f"{model.__name__}Type"
+    if kind != expected or not str(pk).isdigit():
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("Not a valid %(type)s ID.") % {"type": model.__name__}, code="invalid_id"
+                )
+            }
+        )
+    try:
+        return model._default_manager.get(pk=pk)
+    except ObjectDoesNotExist as exc:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("%(type)s not found.") % {"type": model.__name__}, code="not_found"
+                )
+            }
+        ) from exc
+
+
+class BaseMutation(graphene.Mutation):
+    """Runs `perform(info, **input)` in a transaction and turns refusals into typed errors.
+
+    Subclasses declare their output fields and implement `perform`, which returns a dict of the
+    output fields; business rules live in the services it calls.
+    """
+
+    errors = graphene.List(graphene.NonNull(ErrorType), required=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def perform(cls, info, **kwargs):
+        raise NotImplementedError
+
+    @classmethod
+    def mutate(cls, root, info, **kwargs):
+        user = info.context.user
+        if not can_read(user):
+            return cls(
+                errors=[ErrorType(field=None, message=_("Sign in first."), code="unauthenticated")]
+            )
+        try:
+            with transaction.atomic():
+                result = cls.perform(info, **kwargs)
+        except ValidationError as exc:
+            return cls(errors=errors_from_validation(exc))
+        except PermissionDenied as exc:
+            message = str(exc) or _("You are not allowed to do this.")
+            return cls(errors=[ErrorType(field=None, message=message, code="permission_denied")])
+        return cls(errors=[], **result)
+
+
+class LandkarteGraphQLView(GraphQLView):
+    """GraphQL for signed-in users only: browsers are sent to the login page, API clients get
+    401."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if request.method == "GET" and self.can_display_graphiql(request, {}):
+                return redirect_to_login(request.get_full_path())
+            body = {
+                "errors": [
+                    {
+                        "message": _("Authentication required."),
+                        "extensions": {"code": "unauthenticated"},
+                    }
+                ]
+            }
+            response = HttpResponse(json.dumps(body), status=401, content_type="application/json")
+            response["WWW-Authenticate"] = 'Bearer realm="landkarte"'
+            return response
+        return super().dispatch(request, *args, **kwargs)
