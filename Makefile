@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: setup run test lint benchmark schema
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Set up, migrate, load the demo city (idempotent) and serve on 127.0.0.1:8000 (SQLite, DEBUG).
+run: setup
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+# Set up and run the whole suite (lint, then pytest) on SQLite, or on DATABASE_URL when set.
+test: setup lint
+	@echo "== database: $${DATABASE_URL:-SQLite (default)}"
+	SECRET_KEY=$${SECRET_KEY:-landkarte-test-only} $(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Regenerate the committed GraphQL schema after changing types.
+schema: setup
+	DEBUG=1 $(PY) manage.py graphql_schema --schema landkarte.schema.schema --out schema.graphql
+
+benchmark: setup
+	SECRET_KEY=$${SECRET_KEY:-landkarte-test-only} $(PY) -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
