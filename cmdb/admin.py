@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cmdb.choices import EU_COUNTRIES, LifecyclePhase
+from cmdb.choices import EU_COUNTRIES, LifecyclePhase, TimeClass
 from cmdb.filtersets import vendor_eu_q
 from cmdb.lifecycle import phase_q
 from cmdb.models import (
@@ -31,7 +31,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
     readonly_fields = ("created", "updated")
 
     def save_model(self, request, obj, form, change):
-        obj._change_reason = _("changed in admin") if change else _("created in admin")
+        # Stored, not shown: history reasons stay in English whatever the user's language.
+        obj._change_reason = "changed in admin" if change else "created in admin"
         super().save_model(request, obj, form, change)
 
 
@@ -152,11 +153,7 @@ class VendorAdmin(HistoryAdmin):
     search_fields = ("name", "country")
     autocomplete_fields = ("parent",)
     list_select_related = ("parent", "ultimate_parent")
-    readonly_fields = ("ultimate_parent", "created", "updated")
-
-    @admin.display(description=_("jurisdiction"))
-    def jurisdiction(self, obj):
-        return obj.jurisdiction
+    readonly_fields = ("ultimate_parent", "jurisdiction", "created", "updated")
 
     @admin.display(description=_("EU"), boolean=True)
     def is_eu(self, obj):
@@ -168,7 +165,12 @@ class ITComponentAdmin(HistoryAdmin):
     list_display = (
         "name", "version", "vendor", "kind", "is_open_source", "end_of_support", "end_of_life",
     )  # fmt: skip
-    list_filter = (EndOfLifeFilter, "kind", "is_open_source", ("vendor", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        EndOfLifeFilter,
+        "kind",
+        "is_open_source",
+        ("vendor", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("name", "version", "purl", "cpe", "vendor__name")
     autocomplete_fields = ("vendor",)
     list_select_related = ("vendor",)
@@ -231,8 +233,11 @@ class ApplicationAdmin(HistoryAdmin):
             _("Classification"),
             {
                 "fields": (
-                    "criticality", ("confidentiality", "integrity", "availability"),
-                    "personal_data", "hosting", "user_count",
+                    "criticality",
+                    ("confidentiality", "integrity", "availability"),
+                    "personal_data",
+                    "hosting",
+                    "user_count",
                 )  # fmt: skip
             },
         ),
@@ -256,12 +261,12 @@ class ApplicationAdmin(HistoryAdmin):
 
     @admin.display(description=_("TIME"))
     def time_class_display(self, obj):
-        return obj.time_class or "–"
+        return TimeClass(obj.time_class).label if obj.time_class else "–"
 
     def save_formset(self, request, form, formset, change):
         # Inline rows get the same author and reason in their history as the parent.
         for instance in formset.save(commit=False):
-            instance._change_reason = _("changed in admin")
+            instance._change_reason = "changed in admin"
             instance.save()
         for obj in formset.deleted_objects:
             obj.delete()

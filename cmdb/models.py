@@ -152,6 +152,11 @@ class Vendor(BaseModel):
         related_name="group_members",
         verbose_name=_("ultimate parent"),
     )
+    # The country of the ultimate parent: whose law the group ultimately answers to.
+    jurisdiction = models.CharField(
+        _("jurisdiction"), max_length=2, editable=False, db_index=True,
+        help_text=_("country of the ultimate parent"),
+    )  # fmt: skip
     website = models.URLField(_("website"), blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
@@ -169,11 +174,6 @@ class Vendor(BaseModel):
 
     def __str__(self):
         return self.name
-
-    @property
-    def jurisdiction(self) -> str:
-        top = self.ultimate_parent or self
-        return top.country
 
     @property
     def is_eu(self) -> bool:
@@ -205,6 +205,8 @@ class Vendor(BaseModel):
     def save(self, *args, **kwargs):
         top = self.compute_ultimate_parent()
         self.ultimate_parent = None if top is self else top
+        self.country = (self.country or "").upper()
+        self.jurisdiction = top.country.upper() if top.country else ""
         super().save(*args, **kwargs)
         # Subsidiaries follow when a group is restructured.
         for child in self.subsidiaries.all():
@@ -602,15 +604,19 @@ class Interface(BaseModel):
     def clean(self):
         super().clean()
         clean_dates_in_order(self, ["active_from", "end_of_life"])
-        if self.pk and self.provider_id:
-            if self.links.filter(consumer_id=self.provider_id).exists():
-                raise ValidationError(
-                    {
-                        "provider": ValidationError(
-                            _("The provider already consumes this interface."), code="own_interface"
-                        )
-                    }
-                )
+        consumes_itself = (
+            self.pk
+            and self.provider_id
+            and self.links.filter(consumer_id=self.provider_id).exists()
+        )
+        if consumes_itself:
+            raise ValidationError(
+                {
+                    "provider": ValidationError(
+                        _("The provider already consumes this interface."), code="own_interface"
+                    )
+                }
+            )
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

@@ -17,12 +17,29 @@ from query_optimizer import DjangoObjectType
 from landkarte.roles import can_read
 
 
+class CountableConnection(graphene.relay.Connection):
+    class Meta:
+        abstract = True
+
+    total_count = graphene.Int(required=True, description="rows matching the filters")
+
+    @staticmethod
+    def resolve_total_count(root, info):
+        # The connection field counts once anyway to compute pageInfo; reuse that number.
+        return root.length
+
+
 class BaseNodeType(DjangoObjectType):
     """Every model type derives from this. Users without a role see no rows, wherever the type
     appears: as a root list, a node lookup or a nested relation."""
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, **options):
+        options.setdefault("connection_class", CountableConnection)
+        super().__init_subclass_with_meta__(**options)
 
     @classmethod
     def filter_queryset(cls, queryset, info):

@@ -133,6 +133,9 @@ GRAPHENE = {
 GRAPHQL_QUERY_OPTIMIZER = {
     # Application lists with interfaces and their counterparts need more joins than the default.
     "MAX_COMPLEXITY": 20,
+    # Deferring columns with only() makes every property that reads one (timeClass,
+    # lifecyclePhase, isEu) cost a query per row; rows are narrow, so fetch them whole.
+    "DISABLE_ONLY_FIELDS_OPTIMIZATION": True,
 }
 
 if not DEBUG:

@@ -96,6 +96,7 @@ class VendorType(BaseNodeType):
             "id",
             "name",
             "country",
+            "jurisdiction",
             "parent",
             "ultimate_parent",
             "subsidiaries",
@@ -108,14 +109,7 @@ class VendorType(BaseNodeType):
         filterset_class = VendorFilterSet
         interfaces = (relay.Node,)
 
-    jurisdiction = graphene.String(
-        required=True, description="country of the ultimate parent (ISO 3166-1 alpha-2)"
-    )
     is_eu = graphene.Boolean(required=True, description="jurisdiction is an EU member state")
-
-    @staticmethod
-    def resolve_jurisdiction(vendor, info):
-        return vendor.jurisdiction
 
     @staticmethod
     def resolve_is_eu(vendor, info):
