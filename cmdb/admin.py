@@ -1,6 +1,7 @@
 import datetime
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
@@ -29,6 +30,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """History with author on every business model; timestamps shown read-only."""
 
     readonly_fields = ("created", "updated")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
         # Stored, not shown: history reasons stay in English whatever the user's language.

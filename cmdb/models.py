@@ -30,7 +30,7 @@ from cmdb.choices import (
     ServiceKind,
     TimeClass,
 )
-from landkarte.models import BaseModel, TimeStampedModel
+from landkarte.models import BaseModel, SerializedTreeMixin, TimeStampedModel
 
 MPTT_FIELDS = ["lft", "rght", "tree_id", "level"]
 
@@ -74,7 +74,7 @@ def clean_dates_in_order(instance, fields: list[str]) -> None:
         previous = name
 
 
-class OrgUnit(MPTTModel, TimeStampedModel):
+class OrgUnit(SerializedTreeMixin, MPTTModel, TimeStampedModel):
     """A unit of the administration: the city at the root, then departments, offices (Ämter)…"""
 
     name = models.CharField(_("name"), max_length=200)

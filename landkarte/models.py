@@ -4,7 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -29,6 +29,26 @@ class BaseModel(TimeStampedModel):
 
     class Meta:
         abstract = True
+
+
+class SerializedTreeMixin:
+    """django-mptt rewrites lft/rght of many rows on every insert or move, and two concurrent
+    writers can corrupt a tree. Every tree write first locks the root rows (trees here are
+    small: org units, capabilities, categories), so writers take turns."""
+
+    def _lock_trees(self):
+        roots = type(self)._default_manager.filter(parent__isnull=True).select_for_update()
+        list(roots.order_by("pk").values_list("pk", flat=True))
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            self._lock_trees()
+            return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            self._lock_trees()
+            return super().delete(*args, **kwargs)
 
 
 def hash_token(raw: str) -> str:
