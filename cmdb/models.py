@@ -103,7 +103,7 @@ class OrgUnit(SerializedTreeMixin, MPTTModel, TimeStampedModel):
         return f"{self.code} {self.name}"
 
 
-class Team(BaseModel):
+class Team(TimeStampedModel):
     """An assignment group and owning team."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -114,6 +114,9 @@ class Team(BaseModel):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="teams", verbose_name=_("members")
     )
+
+    # Many-to-many fields are recorded too: who joined or left a team is a change.
+    history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
         verbose_name = _("team")
@@ -538,7 +541,7 @@ class DataObject(BaseModel):
         return self.name
 
 
-class Interface(BaseModel):
+class Interface(TimeStampedModel):
     """Exactly one provider application, one or more consumers; a consumer depends on the
     provider."""
 
@@ -585,6 +588,9 @@ class Interface(BaseModel):
     active_from = models.DateField(_("active from"), null=True, blank=True)
     end_of_life = models.DateField(_("end of life"), null=True, blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    # Consumers have their own history (InterfaceConsumer); data objects are recorded here.
+    history = HistoricalRecords(m2m_fields=[data_objects])
 
     class Meta:
         verbose_name = _("interface")
@@ -684,7 +690,7 @@ class InterfaceConsumer(BaseModel):
         super().save(*args, **kwargs)
 
 
-class Service(BaseModel):
+class Service(TimeStampedModel):
     """An entry of the service catalogue."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -705,6 +711,8 @@ class Service(BaseModel):
     consumer_org_units = models.ManyToManyField(
         OrgUnit, blank=True, related_name="consumed_services", verbose_name=_("used by")
     )
+
+    history = HistoricalRecords(m2m_fields=[applications, consumer_org_units])
 
     class Meta:
         verbose_name = _("service")

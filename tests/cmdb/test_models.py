@@ -142,3 +142,15 @@ def test_org_unit_codes_are_unique_and_history_skips_tree_fields():
     field_names = {f.name for f in OrgUnit.history.model._meta.fields}
     assert "lft" not in field_names and "tree_id" not in field_names
     assert "parent" in field_names
+
+
+def test_many_to_many_changes_are_recorded(unit):
+    from cmdb.factories import ApplicationFactory, ServiceFactory
+
+    service = ServiceFactory()
+    app = ApplicationFactory()
+    before = service.history.count()
+    service.applications.add(app)
+    assert service.history.count() == before + 1
+    snapshot = service.history.first()
+    assert [row.application_id for row in snapshot.applications.all()] == [app.pk]
