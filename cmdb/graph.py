@@ -8,8 +8,8 @@ in the same statement picks one parent on a shortest path (the smallest id among
 predecessors one level closer), so that one shortest path per node is rebuilt in Python without
 carrying path strings through the recursion (which grows exponentially on dense graphs).
 Reachability with `UNION` on (node, depth) terminates on cycles because depth is bounded; for
-unlimited depth the bound is the number of reachable nodes, found first by a CTE that is
-`UNION`-ed on the node id alone.
+unlimited depth a CTE `UNION`-ed on the node id alone first counts the reachable nodes, and the
+bound is deepened until all of them are found.
 """
 
 from __future__ import annotations
@@ -45,47 +45,73 @@ def _edges_sql(as_of: datetime.date | None) -> tuple[str, list]:
     return sql, list(params)
 
 
+def _reachable_count(cursor, edges, start_id: int, src: str, dst: str) -> int:
+    """How many applications are reachable at all: `UNION` on the node id alone terminates on
+    cycles and visits each node once."""
+    edge_sql, edge_params = edges
+    cursor.execute(
+        f"""
+        WITH RECURSIVE edges(consumer_id, provider_id) AS ({edge_sql}),
+        reach(node) AS (
+            SELECT CAST(%s AS BIGINT)
+            UNION
+            SELECT e.{dst} FROM reach r JOIN edges e ON e.{src} = r.node
+        )
+        SELECT COUNT(*) - 1 FROM reach
+        """,
+        [*edge_params, start_id],
+    )
+    return cursor.fetchone()[0]
+
+
+def _shortest(cursor, edges, start_id: int, bound: int, src: str, dst: str) -> list[tuple]:
+    """(node, minimum depth, parent on a shortest path) for every node within `bound` steps.
+
+    `UNION` on (node, depth) keeps a node once per depth at which some walk reaches it, so
+    the work grows with nodes × bound, not with the number of paths."""
+    edge_sql, edge_params = edges
+    cursor.execute(
+        f"""
+        WITH RECURSIVE edges(consumer_id, provider_id) AS ({edge_sql}),
+        reach(node, depth) AS (
+            SELECT CAST(%s AS BIGINT), 0
+            UNION
+            SELECT e.{dst}, r.depth + 1 FROM reach r JOIN edges e ON e.{src} = r.node
+            WHERE r.depth < %s
+        ),
+        best(node, depth) AS (SELECT node, MIN(depth) FROM reach GROUP BY node)
+        SELECT b.node, b.depth, (
+            SELECT MIN(p.node) FROM edges e JOIN best p ON p.node = e.{src}
+            WHERE e.{dst} = b.node AND p.depth = b.depth - 1
+        )
+        FROM best b WHERE b.depth > 0
+        ORDER BY b.depth, b.node
+        """,
+        [*edge_params, start_id, bound],
+    )
+    return cursor.fetchall()
+
+
 def _walk(start_id: int, depth: int | None, as_of: datetime.date | None, forwards: bool):
-    edge_sql, edge_params = _edges_sql(as_of)
+    if depth is not None and depth < 1:
+        return []
+    edges = _edges_sql(as_of)
     # forwards: from consumer (src) to provider (dst); backwards: the other way round.
     src, dst = ("consumer_id", "provider_id") if forwards else ("provider_id", "consumer_id")
     with connection.cursor() as cursor:
-        if depth is None:
-            cursor.execute(
-                f"""
-                WITH RECURSIVE edges(consumer_id, provider_id) AS ({edge_sql}),
-                reach(node) AS (
-                    SELECT CAST(%s AS BIGINT)
-                    UNION
-                    SELECT e.{dst} FROM reach r JOIN edges e ON e.{src} = r.node
-                )
-                SELECT COUNT(*) FROM reach
-                """,
-                [*edge_params, start_id],
-            )
-            depth = cursor.fetchone()[0]
-        if depth < 1:
-            return []
-        cursor.execute(
-            f"""
-            WITH RECURSIVE edges(consumer_id, provider_id) AS ({edge_sql}),
-            reach(node, depth) AS (
-                SELECT CAST(%s AS BIGINT), 0
-                UNION
-                SELECT e.{dst}, r.depth + 1 FROM reach r JOIN edges e ON e.{src} = r.node
-                WHERE r.depth < %s
-            ),
-            best(node, depth) AS (SELECT node, MIN(depth) FROM reach GROUP BY node)
-            SELECT b.node, b.depth, (
-                SELECT MIN(p.node) FROM edges e JOIN best p ON p.node = e.{src}
-                WHERE e.{dst} = b.node AND p.depth = b.depth - 1
-            )
-            FROM best b WHERE b.depth > 0
-            ORDER BY b.depth, b.node
-            """,
-            [*edge_params, start_id, depth],
-        )
-        rows = cursor.fetchall()
+        if depth is not None:
+            rows = _shortest(cursor, edges, start_id, depth, src, dst)
+        else:
+            # Unlimited: deepen the bound (2, 4, 8, …) until every reachable node is found.
+            # Landscapes are shallow (a handful of levels), so this ends after one or two
+            # rounds; a bound of "number of nodes" would cost nodes² rows on a dense graph.
+            reachable = _reachable_count(cursor, edges, start_id, src, dst)
+            bound, rows = 2, []
+            while reachable:
+                rows = _shortest(cursor, edges, start_id, bound, src, dst)
+                if len(rows) >= reachable or bound >= reachable:
+                    break
+                bound = min(bound * 2, reachable)
     parents = {node: parent for node, _depth, parent in rows}
     result = []
     for node, node_depth, _parent in rows:
