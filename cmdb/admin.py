@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from mptt.admin import MPTTModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cmdb.choices import EU_COUNTRIES, LifecyclePhase, TimeClass
-from cmdb.filtersets import vendor_eu_q
+from cmdb.choices import LifecyclePhase, TimeClass
+from cmdb.filtersets import org_unit_subtree_q, vendor_eu_q
 from cmdb.lifecycle import phase_q
 from cmdb.models import (
     Application,
@@ -50,18 +50,9 @@ class OrgUnitSubtreeFilter(admin.SimpleListFilter):
         return [(unit.pk, "— " * unit.level + unit.name) for unit in units]
 
     def queryset(self, request, queryset):
-        if not self.value():
+        if not self.value() or not self.value().isdigit():
             return queryset
-        unit = OrgUnit.objects.filter(pk=self.value()).first()
-        if unit is None:
-            return queryset.none()
-        return queryset.filter(
-            **{
-                f"{self.field}__tree_id": unit.tree_id,
-                f"{self.field}__lft__gte": unit.lft,
-                f"{self.field}__rght__lte": unit.rght,
-            }
-        )
+        return queryset.filter(org_unit_subtree_q([self.value()], f"{self.field}__"))
 
 
 class LifecyclePhaseFilter(admin.SimpleListFilter):
@@ -159,7 +150,7 @@ class VendorAdmin(HistoryAdmin):
 
     @admin.display(description=_("EU"), boolean=True)
     def is_eu(self, obj):
-        return obj.jurisdiction in EU_COUNTRIES
+        return obj.is_eu
 
 
 @admin.register(ITComponent)

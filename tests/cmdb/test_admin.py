@@ -48,6 +48,10 @@ def test_application_filters_and_change_page(client, admin_user, landscape):
     ):
         response = client.get(url + query)
         assert response.status_code == 200, query
+    assert b"Einwohnermeldewesen" in client.get(url + f"?org_unit_subtree={city.pk}").content
+    elsewhere = OrgUnitFactory(name="Kämmerei", parent=city)
+    response = client.get(url + f"?org_unit_subtree={elsewhere.pk}")
+    assert b"Einwohnermeldewesen" not in response.content
     response = client.get(url + "?vendor_jurisdiction=non_eu")
     assert b"Einwohnermeldewesen" in response.content
     response = client.get(url + "?vendor_jurisdiction=eu")

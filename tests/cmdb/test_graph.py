@@ -166,3 +166,27 @@ def test_cycle_terminates_and_excludes_start():
     assert [(n.application_id, n.depth) for n in nodes] == [(b.pk, 1), (c.pk, 2)]
     assert nodes[1].path == [b.pk, c.pk]
     assert graph.dependents(a, depth=0) == []
+
+
+def test_unlimited_depth_on_a_long_chain_with_a_shortcut_and_a_cycle():
+    """Deeper than the first bounds tried: every node is found at its shortest depth."""
+    unit = OrgUnit.objects.create(name="City", code="C", kind="administration")
+    chain = [
+        Application.objects.create(name=f"N{i}", kind="platform", owner_org_unit=unit)
+        for i in range(13)
+    ]
+    pairs = [(chain[i], chain[i + 1]) for i in range(12)]  # provider -> consumer
+    pairs += [(chain[3], chain[9]), (chain[12], chain[0])]  # a shortcut and a cycle
+    for provider, consumer in pairs:
+        interface = Interface.objects.create(
+            name=f"{provider}>{consumer}", provider=provider, protocol="rest"
+        )
+        InterfaceConsumer.objects.create(interface=interface, consumer=consumer)
+    nodes = graph.dependents(chain[0], depth=None)
+    assert {n.application_id: n.depth for n in nodes} == python_bfs(
+        chain[0].pk, None, forwards=False
+    )
+    by_id = {n.application_id: n for n in nodes}
+    assert by_id[chain[12].pk].depth == 7  # 0-1-2-3-9-10-11-12
+    assert by_id[chain[12].pk].path == [c.pk for c in (chain[1:4] + chain[9:13])]
+    assert chain[0].pk not in by_id
