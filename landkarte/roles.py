@@ -13,8 +13,8 @@ ROLES = [SERVICE_DESK, CHANGE_MANAGER, ARCHITECT, PROCUREMENT, REQUESTER, AUDITO
 
 # Apps whose data each role may change (besides viewing everything). Later apps extend this.
 ROLE_CHANGES_APPS: dict[str, set[str]] = {
-    SERVICE_DESK: set(),
-    CHANGE_MANAGER: set(),
+    SERVICE_DESK: {"itsm"},
+    CHANGE_MANAGER: {"itsm"},
     ARCHITECT: {"cmdb"},
     PROCUREMENT: set(),
     REQUESTER: set(),
@@ -47,6 +47,23 @@ def can_change(user, app_label: str) -> bool:
     if user.is_superuser:
         return True
     return any(app_label in ROLE_CHANGES_APPS.get(role, set()) for role in role_names(user))
+
+
+def has_role(user, *roles: str) -> bool:
+    """Superusers hold every role."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or bool(role_names(user) & set(roles))
+
+
+def require_role(user, *roles: str) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    if not has_role(user, *roles):
+        raise PermissionDenied(
+            _("This needs one of the roles: %(roles)s.") % {"roles": ", ".join(roles)}
+        )
 
 
 def sync_role_groups() -> None:

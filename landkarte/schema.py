@@ -3,13 +3,14 @@
 import graphene
 
 from cmdb.graphql import schema as cmdb_schema
+from itsm.graphql import schema as itsm_schema
 
 
-class Query(cmdb_schema.Query, graphene.ObjectType):
+class Query(cmdb_schema.Query, itsm_schema.Query, graphene.ObjectType):
     pass
 
 
-class Mutation(cmdb_schema.Mutation, graphene.ObjectType):
+class Mutation(cmdb_schema.Mutation, itsm_schema.Mutation, graphene.ObjectType):
     pass
 
 

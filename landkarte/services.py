@@ -13,9 +13,19 @@ def require_change(user, app_label: str) -> None:
         )
 
 
+# django-simple-history stores the reason in a 100-character column (PostgreSQL enforces it).
+HISTORY_REASON_LENGTH = 100
+
+
+def history_reason(reason: str) -> str:
+    if len(reason) <= HISTORY_REASON_LENGTH:
+        return reason
+    return reason[: HISTORY_REASON_LENGTH - 1] + "…"
+
+
 def save_with_history(instance, user, reason: str) -> None:
     """Validate and save, recording who changed it and why in the history."""
     instance.full_clean()
     instance._history_user = user
-    instance._change_reason = reason
+    instance._change_reason = history_reason(reason)
     instance.save()

@@ -1,0 +1,443 @@
+"""ITSM mutations: one per transition, thin wrappers around itsm.services."""
+
+import graphene
+from django.contrib.auth import get_user_model
+
+from cmdb.graphql.mutations import decode_list, decode_references
+from cmdb.models import Application, ITComponent, OrgUnit, Service, Team
+from itsm.graphql.types import ChangeType, IncidentEventType, IncidentType, ProblemType
+from itsm.models import Change, ChangeTemplate, Incident, Problem
+from itsm.services import changes, incidents, problems
+from landkarte.graphql import BaseMutation, resolve_global_id
+
+User = get_user_model()
+
+
+def get_incident(global_id):
+    return resolve_global_id(Incident, global_id, "id", "IncidentType")
+
+
+def get_problem(global_id, field="id"):
+    return resolve_global_id(Problem, global_id, field, "ProblemType")
+
+
+class IncidentCreateInput(graphene.InputObjectType):
+    title = graphene.String(required=True)
+    description = graphene.String()
+    impact = graphene.String(required=True, description="high, medium, low")
+    urgency = graphene.String(required=True, description="high, medium, low")
+    category = graphene.String()
+    caller = graphene.ID(description="default: the signed-in user")
+    caller_name = graphene.String()
+    caller_org_unit = graphene.ID()
+    service = graphene.ID()
+    applications = graphene.List(graphene.NonNull(graphene.ID))
+    components = graphene.List(graphene.NonNull(graphene.ID))
+    assigned_team = graphene.ID()
+    is_major = graphene.Boolean()
+    parent = graphene.ID()
+
+
+class IncidentCreate(BaseMutation):
+    class Arguments:
+        input = IncidentCreateInput(required=True)
+
+    incident = graphene.Field(IncidentType)
+
+    @classmethod
+    def perform(cls, info, input):
+        data = dict(input)
+        data["applications"] = decode_list(
+            data.pop("applications", None), Application, "ApplicationType", "applications"
+        )
+        data["components"] = decode_list(
+            data.pop("components", None), ITComponent, "ITComponentType", "components"
+        )
+        data = decode_references(
+            data,
+            {
+                "caller": (User, "UserType"),
+                "caller_org_unit": (OrgUnit, "OrgUnitType"),
+                "service": (Service, "ServiceType"),
+                "assigned_team": (Team, "TeamType"),
+                "parent": (Incident, "IncidentType"),
+            },
+        )
+        incident = incidents.open_incident(user=info.context.user, **data)
+        return {"incident": incident}
+
+
+class IncidentMutation(BaseMutation):
+    """A transition of one incident: `id`, optional `expectedVersion`, and its own inputs."""
+
+    class Meta:
+        abstract = True
+
+    incident = graphene.Field(IncidentType)
+    service_function = None
+
+    @classmethod
+    def arguments(cls, info, **kwargs) -> dict:
+        return kwargs
+
+    @classmethod
+    def perform(cls, info, id, expected_version=None, **kwargs):
+        incident = get_incident(id)
+        result = cls.service_function(
+            incident, user=info.context.user, expected_version=expected_version,
+            **cls.arguments(info, **kwargs),
+        )  # fmt: skip
+        return {"incident": result}
+
+
+def ticket_arguments(**extra):
+    """Arguments of a ticket transition: the ticket's `id`, `expectedVersion` and `extra`."""
+    return type(
+        "Arguments",
+        (),
+        {"id": graphene.ID(required=True), "expected_version": graphene.Int(), **extra},
+    )
+
+
+class IncidentAssign(IncidentMutation):
+    Arguments = ticket_arguments(
+        team=graphene.ID(required=True), assignee=graphene.ID(required=True),
+        note=graphene.String(),
+    )  # fmt: skip
+    service_function = staticmethod(incidents.assign_incident)
+
+    @classmethod
+    def arguments(cls, info, team, assignee, note=""):
+        return {
+            "team": resolve_global_id(Team, team, "team", "TeamType"),
+            "assignee": resolve_global_id(User, assignee, "assignee", "UserType"),
+            "note": note or "",
+        }
+
+
+class IncidentStartWork(IncidentMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(incidents.start_work)
+
+
+class IncidentSetPending(IncidentMutation):
+    Arguments = ticket_arguments(reason=graphene.String(required=True), note=graphene.String())
+    service_function = staticmethod(incidents.set_pending)
+
+
+class IncidentResolve(IncidentMutation):
+    Arguments = ticket_arguments(
+        resolution_code=graphene.String(required=True),
+        resolution_notes=graphene.String(required=True),
+    )
+    service_function = staticmethod(incidents.resolve_incident)
+
+
+class IncidentReopen(IncidentMutation):
+    Arguments = ticket_arguments(reason=graphene.String(required=True))
+    service_function = staticmethod(incidents.reopen_incident)
+
+
+class IncidentClose(IncidentMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(incidents.close_incident)
+
+
+class IncidentCancel(IncidentMutation):
+    Arguments = ticket_arguments(reason=graphene.String(required=True))
+    service_function = staticmethod(incidents.cancel_incident)
+
+
+class IncidentChangePriority(IncidentMutation):
+    Arguments = ticket_arguments(
+        impact=graphene.String(required=True), urgency=graphene.String(required=True),
+        reason=graphene.String(required=True),
+    )  # fmt: skip
+    service_function = staticmethod(incidents.change_priority)
+
+
+class IncidentLinkProblem(IncidentMutation):
+    Arguments = ticket_arguments(problem=graphene.ID(description="null unlinks"))
+    service_function = staticmethod(incidents.link_problem)
+
+    @classmethod
+    def arguments(cls, info, problem=None):
+        return {"problem": get_problem(problem, "problem") if problem else None}
+
+
+class IncidentComment(BaseMutation):
+    """A public comment (the caller sees it); `incidentWorkNote` adds an internal note."""
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        text = graphene.String(required=True)
+
+    event = graphene.Field(IncidentEventType)
+    public = True
+
+    @classmethod
+    def perform(cls, info, id, text):
+        event = incidents.add_comment(
+            get_incident(id), user=info.context.user, text=text, public=cls.public
+        )
+        return {"event": event}
+
+
+class IncidentWorkNote(IncidentComment):
+    public = False
+
+
+class ProblemCreateInput(graphene.InputObjectType):
+    title = graphene.String(required=True)
+    description = graphene.String()
+    applications = graphene.List(graphene.NonNull(graphene.ID))
+    components = graphene.List(graphene.NonNull(graphene.ID))
+    incidents = graphene.List(graphene.NonNull(graphene.ID))
+    assigned_team = graphene.ID()
+    assignee = graphene.ID()
+
+
+class ProblemCreate(BaseMutation):
+    class Arguments:
+        input = ProblemCreateInput(required=True)
+
+    problem = graphene.Field(ProblemType)
+
+    @classmethod
+    def perform(cls, info, input):
+        data = dict(input)
+        data["applications"] = decode_list(
+            data.pop("applications", None), Application, "ApplicationType", "applications"
+        )
+        data["components"] = decode_list(
+            data.pop("components", None), ITComponent, "ITComponentType", "components"
+        )
+        data["incidents"] = decode_list(
+            data.pop("incidents", None), Incident, "IncidentType", "incidents"
+        )
+        data = decode_references(
+            data, {"assigned_team": (Team, "TeamType"), "assignee": (User, "UserType")}
+        )
+        return {"problem": problems.open_problem(user=info.context.user, **data)}
+
+
+class ProblemTransition(BaseMutation):
+    """Move a problem: investigating, known_error (needs a workaround), resolved (needs the root
+    cause), closed, cancelled."""
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        to_state = graphene.String(required=True)
+        root_cause = graphene.String()
+        workaround = graphene.String()
+        expected_version = graphene.Int()
+
+    problem = graphene.Field(ProblemType)
+
+    @classmethod
+    def perform(cls, info, id, to_state, expected_version=None, **kwargs):
+        from django.core.exceptions import ValidationError
+
+        from itsm.choices import ProblemState
+
+        if to_state not in ProblemState.values:
+            raise ValidationError({"to_state": ValidationError("Unknown state.", "invalid_choice")})
+        problem = problems.transition_problem(
+            get_problem(id), user=info.context.user, to_state=to_state,
+            expected_version=expected_version, **kwargs,
+        )  # fmt: skip
+        return {"problem": problem}
+
+
+class IncidentMutations(graphene.ObjectType):
+    incident_create = IncidentCreate.Field()
+    incident_assign = IncidentAssign.Field()
+    incident_start_work = IncidentStartWork.Field()
+    incident_set_pending = IncidentSetPending.Field()
+    incident_resolve = IncidentResolve.Field()
+    incident_reopen = IncidentReopen.Field()
+    incident_close = IncidentClose.Field()
+    incident_cancel = IncidentCancel.Field()
+    incident_change_priority = IncidentChangePriority.Field()
+    incident_link_problem = IncidentLinkProblem.Field()
+    incident_comment = IncidentComment.Field()
+    incident_work_note = IncidentWorkNote.Field()
+    problem_create = ProblemCreate.Field()
+    problem_transition = ProblemTransition.Field()
+
+
+def get_change(global_id):
+    return resolve_global_id(Change, global_id, "id", "ChangeType")
+
+
+CHANGE_REFERENCES = {
+    "template": (ChangeTemplate, "ChangeTemplateType"),
+    "owner_team": (Team, "TeamType"),
+    "assignee": (User, "UserType"),
+}
+
+
+class ChangeInputFields:
+    title = graphene.String()
+    description = graphene.String()
+    change_type = graphene.String(description="standard, normal or emergency")
+    template = graphene.ID()
+    reason = graphene.String()
+    implementation_plan = graphene.String()
+    backout_plan = graphene.String()
+    test_plan = graphene.String()
+    owner_team = graphene.ID()
+    assignee = graphene.ID()
+    planned_start = graphene.DateTime()
+    planned_end = graphene.DateTime()
+    applications = graphene.List(graphene.NonNull(graphene.ID))
+    components = graphene.List(graphene.NonNull(graphene.ID))
+
+
+class ChangeCreateInput(ChangeInputFields, graphene.InputObjectType):
+    pass
+
+
+class ChangeUpdateInput(ChangeInputFields, graphene.InputObjectType):
+    pass
+
+
+def decode_change_input(input) -> dict:
+    data = dict(input)
+    for name, model, type_name in (
+        ("applications", Application, "ApplicationType"),
+        ("components", ITComponent, "ITComponentType"),
+    ):
+        if name in data:
+            data[name] = decode_list(data[name], model, type_name, name)
+    return decode_references(data, CHANGE_REFERENCES)
+
+
+class ChangeCreate(BaseMutation):
+    class Arguments:
+        input = ChangeCreateInput(required=True)
+
+    change = graphene.Field(ChangeType)
+
+    @classmethod
+    def perform(cls, info, input):
+        change = changes.create_change(user=info.context.user, **decode_change_input(input))
+        return {"change": change}
+
+
+class ChangeMutation(BaseMutation):
+    """A step of one change: `id`, optional `expectedVersion`, and its own inputs."""
+
+    class Meta:
+        abstract = True
+
+    change = graphene.Field(ChangeType)
+    service_function = None
+
+    @classmethod
+    def arguments(cls, info, **kwargs) -> dict:
+        return kwargs
+
+    @classmethod
+    def perform(cls, info, id, expected_version=None, **kwargs):
+        result = cls.service_function(
+            get_change(id), user=info.context.user, expected_version=expected_version,
+            **cls.arguments(info, **kwargs),
+        )  # fmt: skip
+        return {"change": result}
+
+
+class ChangeUpdate(ChangeMutation):
+    Arguments = ticket_arguments(input=ChangeUpdateInput(required=True))
+    service_function = staticmethod(changes.update_change)
+
+    @classmethod
+    def arguments(cls, info, input):
+        return decode_change_input(input)
+
+
+class ChangeSubmit(ChangeMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(changes.submit_for_assessment)
+
+
+class ChangeAssess(ChangeMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(changes.assess_change)
+
+
+class ChangeRequestAuthorization(ChangeMutation):
+    Arguments = ticket_arguments(reason=graphene.String())
+    service_function = staticmethod(changes.request_authorization)
+
+
+class ChangeApprove(ChangeMutation):
+    Arguments = ticket_arguments(
+        role=graphene.String(description="change_manager or emergency_cab"),
+        team=graphene.ID(description="approve on behalf of this owner team"),
+        comment=graphene.String(),
+    )  # fmt: skip
+    service_function = staticmethod(changes.approve_change)
+
+    @classmethod
+    def arguments(cls, info, role=None, team=None, comment=""):
+        team = resolve_global_id(Team, team, "team", "TeamType") if team else None
+        return {"role": role, "team": team, "comment": comment or ""}
+
+
+class ChangeReject(ChangeApprove):
+    Arguments = ticket_arguments(
+        role=graphene.String(), team=graphene.ID(), comment=graphene.String(required=True)
+    )
+    service_function = staticmethod(changes.reject_change)
+
+
+class ChangeSchedule(ChangeMutation):
+    Arguments = ticket_arguments(
+        planned_start=graphene.DateTime(), planned_end=graphene.DateTime(),
+        freeze_override_reason=graphene.String(
+            description="emergency changes only: why the change cannot wait for the freeze"),
+    )  # fmt: skip
+    service_function = staticmethod(changes.schedule_change)
+
+
+class ChangeStart(ChangeMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(changes.start_implementation)
+
+
+class ChangeComplete(ChangeMutation):
+    Arguments = ticket_arguments(
+        outcome=graphene.String(required=True, description="successful, failed, rolled_back"),
+        notes=graphene.String(),
+    )
+    service_function = staticmethod(changes.complete_implementation)
+
+
+class ChangeClose(ChangeMutation):
+    Arguments = ticket_arguments(review_notes=graphene.String(required=True))
+    service_function = staticmethod(changes.close_change)
+
+
+class ChangeCancel(ChangeMutation):
+    Arguments = ticket_arguments(reason=graphene.String(required=True))
+    service_function = staticmethod(changes.cancel_change)
+
+
+class ChangeMutations(graphene.ObjectType):
+    change_create = ChangeCreate.Field()
+    change_update = ChangeUpdate.Field()
+    change_submit = ChangeSubmit.Field()
+    change_assess = ChangeAssess.Field()
+    change_request_authorization = ChangeRequestAuthorization.Field()
+    change_approve = ChangeApprove.Field()
+    change_reject = ChangeReject.Field()
+    change_schedule = ChangeSchedule.Field()
+    change_start = ChangeStart.Field()
+    change_complete = ChangeComplete.Field()
+    change_close = ChangeClose.Field()
+    change_cancel = ChangeCancel.Field()
+
+
+class Mutation(IncidentMutations, ChangeMutations, graphene.ObjectType):
+    pass

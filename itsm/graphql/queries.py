@@ -1,0 +1,98 @@
+import graphene
+from graphene import relay
+from query_optimizer import DjangoConnectionField
+
+from cmdb.models import Application, ITComponent, OrgUnit, Service
+from itsm.graphql.types import (
+    ChangeTemplateType,
+    ChangeType,
+    ConflictType,
+    FreezeWindowType,
+    IncidentType,
+    KpisType,
+    ProblemType,
+    ServiceLevelType,
+)
+from itsm.models import ChangeTemplate, FreezeWindow, ServiceLevel
+from itsm.services.conflicts import change_conflicts
+from itsm.services.kpis import compute_kpis
+from itsm.services.problems import search_known_errors
+from landkarte.graphql import resolve_global_id
+from landkarte.roles import can_read
+
+
+class Query(graphene.ObjectType):
+    incidents = DjangoConnectionField(IncidentType)
+    incident = relay.Node.Field(IncidentType)
+    problems = DjangoConnectionField(ProblemType)
+    problem = relay.Node.Field(ProblemType)
+    changes = DjangoConnectionField(ChangeType)
+    change = relay.Node.Field(ChangeType)
+    change_templates = graphene.List(graphene.NonNull(ChangeTemplateType), required=True)
+    freeze_windows = graphene.List(graphene.NonNull(FreezeWindowType), required=True)
+    service_levels = graphene.List(graphene.NonNull(ServiceLevelType), required=True)
+    change_conflicts = graphene.List(
+        graphene.NonNull(ConflictType),
+        required=True,
+        from_=graphene.DateTime(required=True, name="from"),
+        to=graphene.DateTime(required=True),
+        depth=graphene.Int(),
+        description="conflicts among changes planned in [from, to), and with freeze windows",
+    )
+    kpis = graphene.Field(
+        KpisType,
+        from_=graphene.DateTime(required=True, name="from"),
+        to=graphene.DateTime(required=True),
+        org_unit=graphene.ID(description="callers' (or owners') org unit and its sub-units"),
+        service=graphene.ID(),
+    )
+    known_errors = graphene.List(
+        graphene.NonNull(ProblemType),
+        required=True,
+        text=graphene.String(),
+        applications=graphene.List(graphene.NonNull(graphene.ID)),
+        components=graphene.List(graphene.NonNull(graphene.ID)),
+        description="the known error database: search by text, application or component",
+    )
+
+    @staticmethod
+    def resolve_known_errors(root, info, text="", applications=None, components=None):
+        apps = [
+            resolve_global_id(Application, a, "applications", "ApplicationType")
+            for a in applications or []
+        ]
+        comps = [
+            resolve_global_id(ITComponent, c, "components", "ITComponentType")
+            for c in components or []
+        ]
+        found = search_known_errors(text=text or "", applications=apps, components=comps)
+        return ProblemType.filter_queryset(found, info)[:100]
+
+    @staticmethod
+    def resolve_change_templates(root, info):
+        return ChangeTemplateType.filter_queryset(ChangeTemplate.objects.filter(active=True), info)
+
+    @staticmethod
+    def resolve_freeze_windows(root, info):
+        return FreezeWindowType.filter_queryset(
+            FreezeWindow.objects.prefetch_related("applications", "services"), info
+        )
+
+    @staticmethod
+    def resolve_service_levels(root, info):
+        queryset = ServiceLevel.objects.select_related("service", "calendar")
+        return ServiceLevelType.filter_queryset(queryset.prefetch_related("targets"), info)
+
+    @staticmethod
+    def resolve_change_conflicts(root, info, from_, to, depth=None):
+        if not can_read(info.context.user):
+            return []
+        return [ConflictType.from_conflict(c) for c in change_conflicts(from_, to, depth)]
+
+    @staticmethod
+    def resolve_kpis(root, info, from_, to, org_unit=None, service=None):
+        if not can_read(info.context.user):
+            return None
+        unit = resolve_global_id(OrgUnit, org_unit, "orgUnit", "OrgUnitType") if org_unit else None
+        svc = resolve_global_id(Service, service, "service", "ServiceType") if service else None
+        return KpisType(**vars(compute_kpis(from_, to, org_unit=unit, service=svc)))

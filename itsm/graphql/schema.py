@@ -1,0 +1,4 @@
+from itsm.graphql.mutations import Mutation
+from itsm.graphql.queries import Query
+
+__all__ = ["Query", "Mutation"]
