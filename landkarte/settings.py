@@ -138,6 +138,11 @@ GRAPHQL_QUERY_OPTIMIZER = {
     "DISABLE_ONLY_FIELDS_OPTIMIZATION": True,
 }
 
+# ITSM. Priority comes from impact × urgency (itsm.services.sla.DEFAULT_PRIORITY_MATRIX unless
+# LANDKARTE_PRIORITY_MATRIX = {impact: {urgency: "p1".."p4"}} is set here).
+LANDKARTE_CHANGE_CONFLICT_DEPTH = int(os.environ.get("LANDKARTE_CHANGE_CONFLICT_DEPTH", "2"))
+LANDKARTE_AUTO_CLOSE_BUSINESS_DAYS = int(os.environ.get("LANDKARTE_AUTO_CLOSE_BUSINESS_DAYS", "5"))
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 
 from cmdb.graphql.mutations import decode_list, decode_references
 from cmdb.models import Application, ITComponent, OrgUnit, Service, Team
+from itsm.choices import ProblemState
 from itsm.graphql.types import ChangeType, IncidentEventType, IncidentType, ProblemType
 from itsm.models import Change, ChangeTemplate, Incident, Problem
 from itsm.services import changes, incidents, problems
@@ -221,32 +222,51 @@ class ProblemCreate(BaseMutation):
         return {"problem": problems.open_problem(user=info.context.user, **data)}
 
 
-class ProblemTransition(BaseMutation):
-    """Move a problem: investigating, known_error (needs a workaround), resolved (needs the root
-    cause), closed, cancelled."""
+class ProblemMutation(BaseMutation):
+    """One step of a problem's lifecycle; `to_state` is fixed by the subclass."""
 
-    class Arguments:
-        id = graphene.ID(required=True)
-        to_state = graphene.String(required=True)
-        root_cause = graphene.String()
-        workaround = graphene.String()
-        expected_version = graphene.Int()
+    class Meta:
+        abstract = True
 
     problem = graphene.Field(ProblemType)
+    to_state = None
 
     @classmethod
-    def perform(cls, info, id, to_state, expected_version=None, **kwargs):
-        from django.core.exceptions import ValidationError
-
-        from itsm.choices import ProblemState
-
-        if to_state not in ProblemState.values:
-            raise ValidationError({"to_state": ValidationError("Unknown state.", "invalid_choice")})
+    def perform(cls, info, id, expected_version=None, **kwargs):
         problem = problems.transition_problem(
-            get_problem(id), user=info.context.user, to_state=to_state,
+            get_problem(id), user=info.context.user, to_state=cls.to_state,
             expected_version=expected_version, **kwargs,
         )  # fmt: skip
         return {"problem": problem}
+
+
+class ProblemInvestigate(ProblemMutation):
+    Arguments = ticket_arguments()
+    to_state = ProblemState.INVESTIGATING
+
+
+class ProblemMarkKnownError(ProblemMutation):
+    """Record the workaround (required) and flag the problem as a known error."""
+
+    Arguments = ticket_arguments(workaround=graphene.String(), root_cause=graphene.String())
+    to_state = ProblemState.KNOWN_ERROR
+
+
+class ProblemResolve(ProblemMutation):
+    """Resolved once the root cause (required) is fixed, usually by a change."""
+
+    Arguments = ticket_arguments(root_cause=graphene.String())
+    to_state = ProblemState.RESOLVED
+
+
+class ProblemClose(ProblemMutation):
+    Arguments = ticket_arguments()
+    to_state = ProblemState.CLOSED
+
+
+class ProblemCancel(ProblemMutation):
+    Arguments = ticket_arguments()
+    to_state = ProblemState.CANCELLED
 
 
 class IncidentMutations(graphene.ObjectType):
@@ -263,7 +283,11 @@ class IncidentMutations(graphene.ObjectType):
     incident_comment = IncidentComment.Field()
     incident_work_note = IncidentWorkNote.Field()
     problem_create = ProblemCreate.Field()
-    problem_transition = ProblemTransition.Field()
+    problem_investigate = ProblemInvestigate.Field()
+    problem_mark_known_error = ProblemMarkKnownError.Field()
+    problem_resolve = ProblemResolve.Field()
+    problem_close = ProblemClose.Field()
+    problem_cancel = ProblemCancel.Field()
 
 
 def get_change(global_id):

@@ -122,3 +122,33 @@ def test_work_notes_are_hidden_from_requesters(gql, calendar, make_user, desk):
     assert "We are on it" in texts and "Driver bug again" not in texts
     _, body = gql(query, {"id": gid(incident)}, user=desk)
     assert "Driver bug again" in [e["text"] for e in body["data"]["incident"]["timeline"]]
+
+
+def test_problem_to_known_error_and_search(gql, calendar, desk):
+    app = ApplicationFactory(name="d.velop documents")
+    create = """mutation($input: ProblemCreateInput!) { problemCreate(input: $input) {
+        problem { id number state } errors { code } } }"""
+    _, body = gql(create, {"input": {"title": "Checkout hangs", "applications": [gid(app)]}},
+                  user=desk)  # fmt: skip
+    problem_id = body["data"]["problemCreate"]["problem"]["id"]
+    step = """mutation($id: ID!, $w: String) { problemMarkKnownError(id: $id, workaround: $w) {
+        problem { state isKnownError } errors { field code } } }"""
+    _, body = gql(step, {"id": problem_id, "w": "Restart the client"}, user=desk)
+    assert body["data"]["problemMarkKnownError"]["errors"][0]["code"] == "invalid_transition"
+    _, body = gql("""mutation($id: ID!) { problemInvestigate(id: $id) { errors { code } } }""",
+                  {"id": problem_id}, user=desk)  # fmt: skip
+    assert body["data"]["problemInvestigate"]["errors"] == []
+    _, body = gql(step, {"id": problem_id, "w": ""}, user=desk)
+    assert body["data"]["problemMarkKnownError"]["errors"] == [
+        {"field": "workaround", "code": "required"}
+    ]
+    _, body = gql(step, {"id": problem_id, "w": "Restart the client"}, user=desk)
+    assert body["data"]["problemMarkKnownError"]["problem"] == {
+        "state": "KNOWN_ERROR", "isKnownError": True,
+    }  # fmt: skip
+    search = """query($apps: [ID!]) { knownErrors(text: "restart", applications: $apps) {
+        title workaround } }"""
+    _, body = gql(search, {"apps": [gid(app)]}, user=desk)
+    assert body["data"]["knownErrors"] == [
+        {"title": "Checkout hangs", "workaround": "Restart the client"}
+    ]
