@@ -55,6 +55,15 @@ class IncidentType(BaseNodeType):
         filterset_class = IncidentFilterSet
         interfaces = (relay.Node,)
 
+    @classmethod
+    def filter_queryset(cls, queryset, info):
+        queryset = super().filter_queryset(queryset, info)
+        user = info.context.user
+        # People outside IT (requesters) follow their own incidents, not everybody's.
+        if not has_role(user, *STAFF_ROLES):
+            queryset = queryset.filter(caller=user)
+        return queryset
+
     known_errors = graphene.List(
         graphene.NonNull(lambda: ProblemType), required=True,
         description="known errors on the affected applications and what they depend on",

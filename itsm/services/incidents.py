@@ -96,6 +96,9 @@ def open_incident(
     components=(), assigned_team=None, is_major: bool = False, parent=None, now=None,
 ) -> Incident:  # fmt: skip
     require_role(user, *REPORTER_ROLES)
+    if caller is not None and caller != user and not has_role(user, *AGENT_ROLES):
+        raise error("caller", _("Only the service desk reports for someone else."),
+                    "permission_denied")  # fmt: skip
     now = now or timezone.now()
     incident = Incident(
         title=title, description=description, impact=impact, urgency=urgency,

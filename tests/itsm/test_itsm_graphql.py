@@ -152,3 +152,14 @@ def test_problem_to_known_error_and_search(gql, calendar, desk):
     assert body["data"]["knownErrors"] == [
         {"title": "Checkout hangs", "workaround": "Restart the client"}
     ]
+
+
+def test_requesters_see_only_their_own_incidents(gql, calendar, make_user, desk):
+    requester = make_user("req", "requester")
+    svc.open_incident(user=requester, title="My printer", impact="low", urgency="low")
+    svc.open_incident(user=desk, title="Somebody else's", impact="low", urgency="low")
+    query = "{ incidents { totalCount edges { node { title } } } }"
+    _, body = gql(query, user=requester)
+    assert [e["node"]["title"] for e in body["data"]["incidents"]["edges"]] == ["My printer"]
+    _, body = gql(query, user=desk)
+    assert body["data"]["incidents"]["totalCount"] == 2
