@@ -19,7 +19,6 @@ from itsm.models import (
 
 # Tickets change state only through itsm.services (rules, SLA clock, timeline): the admin
 # shows them read-only, so that nobody bypasses the workflow there.
-READ_ONLY_NOTE = _("Work on tickets through the service desk pages or the API.")
 
 
 class ReadOnlyTicketAdmin(SimpleHistoryAdmin):

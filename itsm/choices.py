@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Impact(models.TextChoices):
@@ -79,7 +80,7 @@ class ResolutionCode(models.TextChoices):
 
 
 class IncidentEventKind(models.TextChoices):
-    CREATED = "created", _("created")
+    CREATED = "created", pgettext_lazy("timeline event", "created")
     COMMENT = "comment", _("comment")
     WORK_NOTE = "work_note", _("work note")
     STATE_CHANGE = "state_change", _("status change")

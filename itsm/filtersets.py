@@ -21,7 +21,9 @@ class IncidentFilterSet(SearchFilterMixin, filters.FilterSet):
     search_fields = ("number", "title", "description", "caller_name")
     search = filters.CharFilter(method="filter_search", label=_("number, title or description"))
     state = filters.MultipleChoiceFilter(choices=IncidentState.choices)
-    open = filters.BooleanFilter(method="filter_open", label=_("open (not resolved or closed)"))
+    open = filters.BooleanFilter(
+        method="filter_open", label=_("open (not yet resolved, closed or cancelled)")
+    )
     priority = filters.MultipleChoiceFilter(choices=Priority.choices)
     team = GlobalIDMultipleChoiceFilter(field_name="assigned_team")
     assignee = GlobalIDMultipleChoiceFilter(field_name="assignee")

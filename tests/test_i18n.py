@@ -10,6 +10,8 @@ from django.utils import translation
 
 from cmdb.choices import Criticality, LifecyclePhase
 from cmdb.models import Application, Interface
+from itsm.choices import IncidentState
+from itsm.models import Incident
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 PO_FILE = LOCALE_DIR / "de" / "LC_MESSAGES" / "django.po"
@@ -27,7 +29,7 @@ def parse_po(path: Path) -> list[dict]:
         lines = [line.strip() for line in block.strip().splitlines()]
         if not lines or all(line.startswith("#~") for line in lines):
             continue
-        entry = {"msgid": None, "msgstr": None, "flags": []}
+        entry = {"msgctxt": None, "msgid": None, "msgstr": None, "flags": []}
         field = None
         for line in lines:
             if line.startswith("#,"):
@@ -39,7 +41,10 @@ def parse_po(path: Path) -> list[dict]:
                     entry[field] += ast.literal_eval(line)
             else:
                 keyword, _, value = line.partition(" ")
-                field = {"msgid": "msgid", "msgstr": "msgstr", "msgstr[0]": "msgstr"}.get(keyword)
+                field = {
+                    "msgctxt": "msgctxt", "msgid": "msgid", "msgstr": "msgstr",
+                    "msgstr[0]": "msgstr",
+                }.get(keyword)  # fmt: skip
                 if field is not None:
                     entry[field] = ast.literal_eval(value)
         assert entry["msgid"] is not None and entry["msgstr"] is not None, block
@@ -72,6 +77,11 @@ def test_verbose_names_are_german(german):
 def test_choice_labels_are_german(german):
     assert str(Criticality.MISSION_CRITICAL.label) == "missionskritisch"
     assert str(LifecyclePhase.PHASE_OUT.label) == "Auslauf"
+
+
+def test_itsm_labels_are_german(german):
+    assert str(Incident._meta.verbose_name) == "Störung"
+    assert str(IncidentState.PENDING.label) == "wartend"
 
 
 def test_english_stays_the_default():
@@ -115,7 +125,11 @@ def test_compiled_catalogue_matches_the_po_file(catalogue):
     """Catches a .po edited without running compilemessages."""
     with MO_FILE.open("rb") as mo:
         compiled = gettext.GNUTranslations(mo)
-    stale = [
-        e["msgid"] for e in catalogue["messages"] if compiled.gettext(e["msgid"]) != e["msgstr"]
-    ]
+
+    def lookup(entry):
+        if entry["msgctxt"] is not None:
+            return compiled.pgettext(entry["msgctxt"], entry["msgid"])
+        return compiled.gettext(entry["msgid"])
+
+    stale = [e["msgid"] for e in catalogue["messages"] if lookup(e) != e["msgstr"]]
     assert stale == []

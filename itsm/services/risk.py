@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cmdb.choices import Criticality
 from cmdb.graph import dependents
@@ -107,7 +108,11 @@ def _dependents_factor(change, applications) -> dict:
         "dependents",
         count,
         points,
-        _("%(count)d other applications depend on the affected ones (transitively).")
+        ngettext(
+            "%(count)d other application depends on the affected ones (transitively).",
+            "%(count)d other applications depend on the affected ones (transitively).",
+            count,
+        )
         % {"count": count},
     )
 
