@@ -22,6 +22,23 @@ def get_problem(global_id, field="id"):
     return resolve_global_id(Problem, global_id, field, "ProblemType")
 
 
+# Input fields holding lists of IDs, with the model they point to.
+LIST_REFERENCES = {
+    "applications": (Application, "ApplicationType"),
+    "components": (ITComponent, "ITComponentType"),
+    "incidents": (Incident, "IncidentType"),
+}
+
+
+def decode_input(input, references: dict) -> dict:
+    """Model instances for every ID in a mutation input (field errors for bad ones)."""
+    data = dict(input)
+    for name, (model, type_name) in LIST_REFERENCES.items():
+        if name in data:
+            data[name] = decode_list(data[name], model, type_name, name)
+    return decode_references(data, references)
+
+
 class IncidentCreateInput(graphene.InputObjectType):
     title = graphene.String(required=True)
     description = graphene.String()
@@ -47,15 +64,8 @@ class IncidentCreate(BaseMutation):
 
     @classmethod
     def perform(cls, info, input):
-        data = dict(input)
-        data["applications"] = decode_list(
-            data.pop("applications", None), Application, "ApplicationType", "applications"
-        )
-        data["components"] = decode_list(
-            data.pop("components", None), ITComponent, "ITComponentType", "components"
-        )
-        data = decode_references(
-            data,
+        data = decode_input(
+            input,
             {
                 "caller": (User, "UserType"),
                 "caller_org_unit": (OrgUnit, "OrgUnitType"),
@@ -206,18 +216,8 @@ class ProblemCreate(BaseMutation):
 
     @classmethod
     def perform(cls, info, input):
-        data = dict(input)
-        data["applications"] = decode_list(
-            data.pop("applications", None), Application, "ApplicationType", "applications"
-        )
-        data["components"] = decode_list(
-            data.pop("components", None), ITComponent, "ITComponentType", "components"
-        )
-        data["incidents"] = decode_list(
-            data.pop("incidents", None), Incident, "IncidentType", "incidents"
-        )
-        data = decode_references(
-            data, {"assigned_team": (Team, "TeamType"), "assignee": (User, "UserType")}
+        data = decode_input(
+            input, {"assigned_team": (Team, "TeamType"), "assignee": (User, "UserType")}
         )
         return {"problem": problems.open_problem(user=info.context.user, **data)}
 
@@ -327,14 +327,7 @@ class ChangeUpdateInput(ChangeInputFields, graphene.InputObjectType):
 
 
 def decode_change_input(input) -> dict:
-    data = dict(input)
-    for name, model, type_name in (
-        ("applications", Application, "ApplicationType"),
-        ("components", ITComponent, "ITComponentType"),
-    ):
-        if name in data:
-            data[name] = decode_list(data[name], model, type_name, name)
-    return decode_references(data, CHANGE_REFERENCES)
+    return decode_input(input, CHANGE_REFERENCES)
 
 
 class ChangeCreate(BaseMutation):
