@@ -7,6 +7,12 @@ from django.contrib.auth.models import Group
 from landkarte.roles import ROLES, sync_role_groups
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher costs about 0.3 s per user; tests create hundreds of them.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def roles(db):
     sync_role_groups()
