@@ -55,6 +55,10 @@ class BaseNodeType(DjangoObjectType):
     def get_node(cls, info, pk):
         if not can_read(info.context.user):
             return None
+        # A type that narrows what a user may see (filter_queryset) narrows node(id) too.
+        visible = cls.filter_queryset(cls._meta.model._default_manager.filter(pk=pk), info)
+        if not visible.exists():
+            return None
         return super().get_node(info, pk)
 
 

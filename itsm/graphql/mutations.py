@@ -2,13 +2,21 @@
 
 import graphene
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cmdb.graphql.mutations import decode_list, decode_references
 from cmdb.models import Application, ITComponent, OrgUnit, Service, Team
 from itsm.choices import ProblemState
-from itsm.graphql.types import ChangeType, IncidentEventType, IncidentType, ProblemType
-from itsm.models import Change, ChangeTemplate, Incident, Problem
-from itsm.services import changes, incidents, problems
+from itsm.graphql.types import (
+    ChangeType,
+    IncidentEventType,
+    IncidentType,
+    ProblemType,
+    RequirementType,
+)
+from itsm.models import Change, ChangeTemplate, Incident, Problem, Requirement
+from itsm.services import changes, incidents, problems, requirements
 from landkarte.graphql import BaseMutation, resolve_global_id
 
 User = get_user_model()
@@ -456,5 +464,149 @@ class ChangeMutations(graphene.ObjectType):
     change_cancel = ChangeCancel.Field()
 
 
-class Mutation(IncidentMutations, ChangeMutations, graphene.ObjectType):
+def get_requirement(global_id):
+    return resolve_global_id(Requirement, global_id, "id", "RequirementType")
+
+
+class RequirementInputFields:
+    title = graphene.String()
+    description = graphene.String()
+    kind = graphene.String(description="new_application, enhancement, infrastructure, "
+                           "procurement, legal_obligation")  # fmt: skip
+    applications = graphene.List(graphene.NonNull(graphene.ID))
+    business_value = graphene.Int(description="1, 2, 3, 5, 8, 13 or 20")
+    time_criticality = graphene.Int()
+    risk_reduction = graphene.Int()
+    job_size = graphene.Int()
+    legal_basis = graphene.String()
+    due_date = graphene.Date()
+
+
+class RequirementSubmitInput(RequirementInputFields, graphene.InputObjectType):
+    requesting_org_unit = graphene.ID(required=True)
+
+
+class RequirementUpdateInput(RequirementInputFields, graphene.InputObjectType):
+    pass
+
+
+class RequirementSubmit(BaseMutation):
+    class Arguments:
+        input = RequirementSubmitInput(required=True)
+
+    requirement = graphene.Field(RequirementType)
+
+    @classmethod
+    def perform(cls, info, input):
+        data = decode_input(input, {"requesting_org_unit": (OrgUnit, "OrgUnitType")})
+        return {"requirement": requirements.submit_requirement(user=info.context.user, **data)}
+
+
+class RequirementMutation(BaseMutation):
+    """A step of one requirement: `id`, optional `expectedVersion`, and its own inputs."""
+
+    class Meta:
+        abstract = True
+
+    requirement = graphene.Field(RequirementType)
+    service_function = None
+
+    @classmethod
+    def arguments(cls, info, **kwargs) -> dict:
+        return kwargs
+
+    @classmethod
+    def perform(cls, info, id, expected_version=None, **kwargs):
+        requirement = get_requirement(id)
+        # Nobody acts on a requirement they may not see (and learns nothing about it).
+        if (
+            not requirements.visible_requirements(info.context.user)
+            .filter(pk=requirement.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                {"id": ValidationError(_("Requirement not found."), code="not_found")}
+            )
+        result = cls.service_function(
+            requirement, user=info.context.user, expected_version=expected_version,
+            **cls.arguments(info, **kwargs),
+        )  # fmt: skip
+        return {"requirement": result}
+
+
+class RequirementUpdate(RequirementMutation):
+    Arguments = ticket_arguments(input=RequirementUpdateInput(required=True))
+    service_function = staticmethod(requirements.update_requirement)
+
+    @classmethod
+    def arguments(cls, info, input):
+        return decode_input(input, {})
+
+
+def requirement_step(name: str, function, **arguments):
+    """A RequirementMutation subclass named `name` calling one service function."""
+    return type(
+        name,
+        (RequirementMutation,),
+        {
+            "Arguments": ticket_arguments(**arguments),
+            "service_function": staticmethod(function),
+            "__doc__": function.__doc__,
+        },
+    )
+
+
+def required_reason():
+    return graphene.String(required=True)
+
+
+class RequirementLinkChange(RequirementMutation):
+    Arguments = ticket_arguments(change=graphene.ID(required=True))
+    service_function = staticmethod(requirements.link_change)
+
+    @classmethod
+    def arguments(cls, info, change):
+        return {"change": resolve_global_id(Change, change, "change", "ChangeType")}
+
+
+class RequirementUnlinkChange(RequirementLinkChange):
+    Arguments = ticket_arguments(change=graphene.ID(required=True))
+    service_function = staticmethod(requirements.unlink_change)
+
+
+class RequirementMutations(graphene.ObjectType):
+    requirement_submit = RequirementSubmit.Field()
+    requirement_update = RequirementUpdate.Field()
+    requirement_review = requirement_step(
+        "RequirementReview", requirements.review_requirement
+    ).Field()
+    requirement_approve = requirement_step(
+        "RequirementApprove", requirements.approve_requirement, reason=graphene.String()
+    ).Field()
+    requirement_reject = requirement_step(
+        "RequirementReject", requirements.reject_requirement, reason=required_reason()
+    ).Field()
+    requirement_return = requirement_step(
+        "RequirementReturn", requirements.return_requirement, reason=required_reason()
+    ).Field()
+    requirement_withdraw = requirement_step(
+        "RequirementWithdraw", requirements.withdraw_requirement, reason=required_reason()
+    ).Field()
+    requirement_plan = requirement_step(
+        "RequirementPlan", requirements.plan_requirement, reason=graphene.String()
+    ).Field()
+    requirement_replan = requirement_step(
+        "RequirementReplan", requirements.replan_requirement, reason=required_reason()
+    ).Field()
+    requirement_start_delivery = requirement_step(
+        "RequirementStartDelivery", requirements.start_delivery
+    ).Field()
+    requirement_complete = requirement_step(
+        "RequirementComplete", requirements.complete_requirement, note=graphene.String()
+    ).Field()
+    requirement_link_change = RequirementLinkChange.Field()
+    requirement_unlink_change = RequirementUnlinkChange.Field()
+
+
+class Mutation(IncidentMutations, ChangeMutations, RequirementMutations, graphene.ObjectType):
     pass

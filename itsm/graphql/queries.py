@@ -11,6 +11,7 @@ from itsm.graphql.types import (
     IncidentType,
     KpisType,
     ProblemType,
+    RequirementType,
     ServiceLevelType,
 )
 from itsm.models import ChangeTemplate, FreezeWindow, ServiceLevel
@@ -26,6 +27,10 @@ class Query(graphene.ObjectType):
     incident = relay.Node.Field(IncidentType)
     problems = DjangoConnectionField(ProblemType)
     problem = relay.Node.Field(ProblemType)
+    requirements = DjangoConnectionField(
+        RequirementType, description='the backlog; orderBy: "-wsjf" ranks it'
+    )
+    requirement = relay.Node.Field(RequirementType)
     changes = DjangoConnectionField(ChangeType)
     change = relay.Node.Field(ChangeType)
     change_templates = graphene.List(graphene.NonNull(ChangeTemplateType), required=True)

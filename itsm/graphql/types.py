@@ -12,12 +12,15 @@ from itsm.models import (
     Incident,
     IncidentEvent,
     Problem,
+    Requirement,
     ServiceLevel,
     ServiceLevelTarget,
 )
+from itsm.requirement_filtersets import RequirementFilterSet
 from itsm.services import changes as change_services
 from itsm.services import conflicts
 from itsm.services import incidents as incident_services
+from itsm.services.requirements import visible_requirements
 from landkarte.graphql import BaseNodeType
 from landkarte.roles import has_role
 
@@ -242,3 +245,31 @@ class KpisType(graphene.ObjectType):
     changes_planned = graphene.Int(required=True)
     emergency_change_share = graphene.Float(description="% of planned changes that were "
                                             "emergency changes")  # fmt: skip
+
+
+class RequirementType(BaseNodeType):
+    class Meta:
+        model = Requirement
+        fields = (
+            "id", "number", "title", "description", "kind", "state", "requesting_org_unit",
+            "requested_by", "applications", "business_value", "time_criticality",
+            "risk_reduction", "job_size", "wsjf", "legal_basis", "due_date", "changes",
+            "decision_reason", "delivery_note", "submitted_at", "decided_at", "done_at",
+            "version", "created", "updated",
+        )  # fmt: skip
+        filterset_class = RequirementFilterSet
+        interfaces = (relay.Node,)
+
+    wsjf = graphene.Float(
+        required=True,
+        description="(business value + time criticality + risk reduction) / job size",
+    )
+
+    @staticmethod
+    def resolve_wsjf(requirement, info):
+        return float(requirement.wsjf)
+
+    @classmethod
+    def filter_queryset(cls, queryset, info):
+        # Requesters see their office's requirements only, wherever the type appears.
+        return visible_requirements(info.context.user, super().filter_queryset(queryset, info))
