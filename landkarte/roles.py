@@ -16,7 +16,7 @@ ROLE_CHANGES_APPS: dict[str, set[str]] = {
     SERVICE_DESK: {"itsm"},
     CHANGE_MANAGER: {"itsm"},
     ARCHITECT: {"cmdb"},
-    PROCUREMENT: set(),
+    PROCUREMENT: {"sourcing"},
     REQUESTER: set(),
     AUDITOR: set(),
 }
