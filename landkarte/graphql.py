@@ -148,6 +148,15 @@ class BaseMutation(graphene.Mutation):
         return cls(errors=[], **result)
 
 
+def ticket_arguments(**extra):
+    """Arguments of a ticket transition: the object's `id`, `expectedVersion` and `extra`."""
+    return type(
+        "Arguments",
+        (),
+        {"id": graphene.ID(required=True), "expected_version": graphene.Int(), **extra},
+    )
+
+
 class LandkarteGraphQLView(GraphQLView):
     """GraphQL for signed-in users only: browsers are sent to the login page, API clients get
     401."""

@@ -4,13 +4,16 @@ import graphene
 
 from cmdb.graphql import schema as cmdb_schema
 from itsm.graphql import schema as itsm_schema
+from sourcing.graphql import schema as sourcing_schema
 
 
-class Query(cmdb_schema.Query, itsm_schema.Query, graphene.ObjectType):
+class Query(cmdb_schema.Query, itsm_schema.Query, sourcing_schema.Query, graphene.ObjectType):
     pass
 
 
-class Mutation(cmdb_schema.Mutation, itsm_schema.Mutation, graphene.ObjectType):
+class Mutation(
+    cmdb_schema.Mutation, itsm_schema.Mutation, sourcing_schema.Mutation, graphene.ObjectType
+):
     pass
 
 

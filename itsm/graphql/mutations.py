@@ -17,7 +17,7 @@ from itsm.graphql.types import (
 )
 from itsm.models import Change, ChangeTemplate, Incident, Problem, Requirement
 from itsm.services import changes, incidents, problems, requirements
-from landkarte.graphql import BaseMutation, resolve_global_id
+from landkarte.graphql import BaseMutation, resolve_global_id, ticket_arguments
 
 User = get_user_model()
 
@@ -107,15 +107,6 @@ class IncidentMutation(BaseMutation):
             **cls.arguments(info, **kwargs),
         )  # fmt: skip
         return {"incident": result}
-
-
-def ticket_arguments(**extra):
-    """Arguments of a ticket transition: the ticket's `id`, `expectedVersion` and `extra`."""
-    return type(
-        "Arguments",
-        (),
-        {"id": graphene.ID(required=True), "expected_version": graphene.Int(), **extra},
-    )
 
 
 class IncidentAssign(IncidentMutation):

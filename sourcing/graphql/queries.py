@@ -1,0 +1,82 @@
+import graphene
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from graphene import relay
+from query_optimizer import DjangoConnectionField
+
+from cmdb.models import Application, ITComponent, Vendor
+from landkarte.graphql import resolve_global_id
+from landkarte.roles import can_read
+from sourcing.graphql.types import (
+    AssessmentType,
+    CriteriaCatalogueType,
+    EffectiveLevelType,
+    ScoreType,
+    SovereigntyType,
+)
+from sourcing.services import scoring
+from sourcing.services.catalogues import default_catalogue
+
+
+def subject_from_ids(vendor=None, component=None, application=None):
+    given = [(n, v) for n, v in (("vendor", vendor), ("component", component),
+                                 ("application", application)) if v]  # fmt: skip
+    if len(given) != 1:
+        raise ValidationError(_("Name exactly one of vendor, component or application."))
+    name, global_id = given[0]
+    model, type_name = {
+        "vendor": (Vendor, "VendorType"),
+        "component": (ITComponent, "ITComponentType"),
+        "application": (Application, "ApplicationType"),
+    }[name]
+    return resolve_global_id(model, global_id, name, type_name)
+
+
+def describe(source) -> str:
+    return f"{source.role}: " + ", ".join(str(subject) for subject in source.subjects)
+
+
+class Query(graphene.ObjectType):
+    criteria_catalogues = DjangoConnectionField(CriteriaCatalogueType)
+    criteria_catalogue = relay.Node.Field(CriteriaCatalogueType)
+    assessments = DjangoConnectionField(AssessmentType)
+    assessment = relay.Node.Field(AssessmentType)
+    sovereignty = graphene.Field(
+        SovereigntyType,
+        vendor=graphene.ID(),
+        component=graphene.ID(),
+        application=graphene.ID(),
+        protection_class=graphene.String(
+            description="default for applications: the highest of their C/I/A protection needs"
+        ),
+        description="the current assessment and grade of a vendor, product or application",
+    )
+
+    @staticmethod
+    def resolve_sovereignty(root, info, protection_class=None, **ids):
+        if not can_read(info.context.user):
+            return None
+        subject = subject_from_ids(**ids)
+        current = scoring.current_assessment(subject)
+        if not isinstance(subject, Application):
+            result = scoring.score_assessment(current, protection_class) if current else None
+            return SovereigntyType(
+                current_assessment=current,
+                result=ScoreType.from_result(result) if result else None,
+                effective_levels=[], gaps=[],
+            )  # fmt: skip
+        catalogue = current.catalogue if current else default_catalogue()
+        effective = scoring.effective_assessment(subject, catalogue)
+        result = scoring.compute_score(
+            catalogue, effective.levels, not_applicable=effective.not_applicable,
+            protection_class=protection_class or scoring.protection_class_of(subject),
+        )  # fmt: skip
+        return SovereigntyType(
+            current_assessment=current,
+            result=ScoreType.from_result(result),
+            effective_levels=[
+                EffectiveLevelType(code=code, level=level, inherited=code in effective.inherited)
+                for code, level in effective.levels.items()
+            ],
+            gaps=[describe(source) for source in effective.gaps],
+        )
