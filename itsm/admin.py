@@ -12,10 +12,12 @@ from itsm.models import (
     Incident,
     IncidentEvent,
     Problem,
+    Requirement,
     ServiceLevel,
     ServiceLevelTarget,
     WorkingHours,
 )
+from itsm.services.requirements import visible_requirements
 
 # Tickets change state only through itsm.services (rules, SLA clock, timeline): the admin
 # shows them read-only, so that nobody bypasses the workflow there.
@@ -178,3 +180,19 @@ class ServiceLevelAdmin(SimpleHistoryAdmin):
     list_select_related = ("service", "calendar")
     autocomplete_fields = ("service",)
     inlines = (ServiceLevelTargetInline,)
+
+
+@admin.register(Requirement)
+class RequirementAdmin(ReadOnlyTicketAdmin):
+    list_display = (
+        "number", "title", "kind", "state", "requesting_org_unit", "wsjf", "due_date",
+        "submitted_at",
+    )  # fmt: skip
+    list_filter = ("state", "kind", ("requesting_org_unit", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("number", "title", "description", "legal_basis")
+    list_select_related = ("requesting_org_unit",)
+    ordering = ("-wsjf", "due_date", "number")
+
+    def get_queryset(self, request):
+        # The admin honours the backlog's visibility rule like every other view.
+        return visible_requirements(request.user, super().get_queryset(request))

@@ -67,3 +67,21 @@ def test_sovereignty_of_a_vendor_and_an_application(gql, buyers, architect):
     levels = {e["code"]: e for e in data["a"]["effectiveLevels"]}
     assert levels["JUR-01"]["inherited"] is True
     assert any(gap.startswith("application") for gap in data["a"]["gaps"])
+
+
+def test_admin_pages(client, admin_user, buyers):
+    from django.urls import reverse
+
+    from sourcing.models import Assessment
+
+    buyer, lead = buyers
+    approved_assessment(assessor=buyer, approver=lead, vendor=VendorFactory(), default=3)
+    client.force_login(admin_user)
+    assessment = Assessment.objects.get()
+    for url in (
+        reverse("admin:sourcing_criteriacatalogue_changelist"),
+        reverse("admin:sourcing_assessment_changelist"),
+        reverse("admin:sourcing_assessment_change", args=[assessment.pk]),
+        reverse("admin:itsm_requirement_changelist"),
+    ):
+        assert client.get(url).status_code == 200, url
