@@ -489,3 +489,6 @@ class Answer(BaseModel):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+from sourcing.procurement_models import *  # noqa: E402, F401, F403
