@@ -1,8 +1,11 @@
 import django_filters as filters
+from django.db.models import Q
 from graphene_django.filter import GlobalIDMultipleChoiceFilter
 
+from cmdb.choices import ProtectionNeed
 from sourcing.choices import AssessmentState, CatalogueStatus
 from sourcing.models import Assessment, CriteriaCatalogue
+from sourcing.procurement_models import ProcurementCase, ProcurementState
 
 
 class CriteriaCatalogueFilterSet(filters.FilterSet):
@@ -27,3 +30,23 @@ class AssessmentFilterSet(filters.FilterSet):
     class Meta:
         model = Assessment
         fields = []
+
+
+class ProcurementCaseFilterSet(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search")
+    state = filters.MultipleChoiceFilter(choices=ProcurementState.choices)
+    protection_class = filters.MultipleChoiceFilter(choices=ProtectionNeed.choices)
+    org_unit = GlobalIDMultipleChoiceFilter(field_name="org_unit")
+    order_by = filters.OrderingFilter(fields=("reference", "created", "awarded_at"))
+
+    class Meta:
+        model = ProcurementCase
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value) | Q(title__icontains=value)
+            | Q(description__icontains=value)
+        )  # fmt: skip

@@ -2,11 +2,14 @@
 
 import graphene
 
+from cmdb.models import ITComponent, OrgUnit, Vendor
+from itsm.models import Requirement
 from landkarte.graphql import BaseMutation, resolve_global_id, ticket_arguments
 from sourcing.graphql.queries import subject_from_ids
-from sourcing.graphql.types import AnswerType, AssessmentType
+from sourcing.graphql.types import AnswerType, AssessmentType, ProcurementCaseType
 from sourcing.models import Assessment, CriteriaCatalogue
-from sourcing.services import assessments
+from sourcing.procurement_models import ProcurementCandidate, ProcurementCase
+from sourcing.services import assessments, procurement
 
 
 def get_assessment(global_id):
@@ -101,7 +104,111 @@ class AssessmentReassess(AssessmentMutation):
     service_function = staticmethod(assessments.reassess)
 
 
+def get_case(global_id, field="id"):
+    return resolve_global_id(ProcurementCase, global_id, field, "ProcurementCaseType")
+
+
+class ProcurementCaseOpen(BaseMutation):
+    class Arguments:
+        title = graphene.String(required=True)
+        org_unit = graphene.ID(required=True)
+        protection_class = graphene.String(required=True, description="normal, high, very_high")
+        requirement = graphene.ID()
+        description = graphene.String()
+
+    procurement_case = graphene.Field(ProcurementCaseType)
+
+    @classmethod
+    def perform(cls, info, org_unit, requirement=None, **kwargs):
+        case = procurement.open_case(
+            user=info.context.user,
+            org_unit=resolve_global_id(OrgUnit, org_unit, "org_unit", "OrgUnitType"),
+            requirement=resolve_global_id(Requirement, requirement, "requirement",
+                                          "RequirementType") if requirement else None,
+            **kwargs,
+        )  # fmt: skip
+        return {"procurement_case": case}
+
+
+class ProcurementCaseMutation(BaseMutation):
+    class Meta:
+        abstract = True
+
+    procurement_case = graphene.Field(ProcurementCaseType)
+    service_function = None
+
+    @classmethod
+    def arguments(cls, info, **kwargs) -> dict:
+        return kwargs
+
+    @classmethod
+    def perform(cls, info, id, expected_version=None, **kwargs):
+        result = cls.service_function(
+            get_case(id), user=info.context.user, expected_version=expected_version,
+            **cls.arguments(info, **kwargs),
+        )  # fmt: skip
+        case = result.case if isinstance(result, ProcurementCandidate) else result
+        return {"procurement_case": case}
+
+
+def get_candidate(global_id, field):
+    return resolve_global_id(ProcurementCandidate, global_id, field, "ProcurementCandidateType")
+
+
+class ProcurementCandidateAdd(ProcurementCaseMutation):
+    Arguments = ticket_arguments(
+        vendor=graphene.ID(), component=graphene.ID(), assessment=graphene.ID(),
+        offer_notes=graphene.String(),
+    )  # fmt: skip
+    service_function = staticmethod(procurement.add_candidate)
+
+    @classmethod
+    def arguments(cls, info, vendor=None, component=None, assessment=None, offer_notes=""):
+        return {
+            "vendor": resolve_global_id(Vendor, vendor, "vendor", "VendorType") if vendor
+            else None,
+            "component": resolve_global_id(ITComponent, component, "component",
+                                           "ITComponentType") if component else None,
+            "assessment": get_assessment(assessment) if assessment else None,
+            "offer_notes": offer_notes or "",
+        }  # fmt: skip
+
+
+class ProcurementCasePublish(ProcurementCaseMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(procurement.publish_case)
+
+
+class ProcurementCaseStartEvaluation(ProcurementCaseMutation):
+    Arguments = ticket_arguments()
+    service_function = staticmethod(procurement.start_evaluation)
+
+
+class ProcurementCaseAward(ProcurementCaseMutation):
+    """Award to an eligible candidate; refused, naming the criteria, for a knocked-out one."""
+
+    Arguments = ticket_arguments(
+        candidate=graphene.ID(required=True), justification=graphene.String(required=True)
+    )
+    service_function = staticmethod(procurement.award_case)
+
+    @classmethod
+    def arguments(cls, info, candidate, justification):
+        return {"candidate": get_candidate(candidate, "candidate"), "justification": justification}
+
+
+class ProcurementCaseCancel(ProcurementCaseMutation):
+    Arguments = ticket_arguments(reason=graphene.String(required=True))
+    service_function = staticmethod(procurement.cancel_case)
+
+
 class Mutation(graphene.ObjectType):
+    procurement_case_open = ProcurementCaseOpen.Field()
+    procurement_candidate_add = ProcurementCandidateAdd.Field()
+    procurement_case_publish = ProcurementCasePublish.Field()
+    procurement_case_start_evaluation = ProcurementCaseStartEvaluation.Field()
+    procurement_case_award = ProcurementCaseAward.Field()
+    procurement_case_cancel = ProcurementCaseCancel.Field()
     assessment_start = AssessmentStart.Field()
     assessment_answer = AssessmentAnswer.Field()
     assessment_submit = AssessmentSubmit.Field()

@@ -4,17 +4,19 @@ from django.utils.translation import gettext as _
 from graphene import relay
 from query_optimizer import DjangoConnectionField
 
-from cmdb.models import Application, ITComponent, Vendor
+from cmdb.models import Application, ITComponent, OrgUnit, Vendor
 from landkarte.graphql import resolve_global_id
 from landkarte.roles import can_read
 from sourcing.graphql.types import (
     AssessmentType,
     CriteriaCatalogueType,
     EffectiveLevelType,
+    ProcurementCaseType,
     ScoreType,
+    SovereigntyRiskType,
     SovereigntyType,
 )
-from sourcing.services import scoring
+from sourcing.services import landscape, scoring
 from sourcing.services.catalogues import default_catalogue
 
 
@@ -41,6 +43,21 @@ class Query(graphene.ObjectType):
     criteria_catalogue = relay.Node.Field(CriteriaCatalogueType)
     assessments = DjangoConnectionField(AssessmentType)
     assessment = relay.Node.Field(AssessmentType)
+    procurement_cases = DjangoConnectionField(ProcurementCaseType)
+    procurement_case = relay.Node.Field(ProcurementCaseType)
+    sovereignty_risk = graphene.Field(
+        SovereigntyRiskType,
+        org_unit=graphene.ID(description="applications owned here and below (default: all)"),
+        on=graphene.Date(description="default: today"),
+        description="concentration and exposure of the landscape: vendor shares by ultimate "
+        "parent weighted by protection class, HHI, non-EU exposure, exit readiness, blast "
+        "radius and alerts",
+    )
+    sovereignty_risk_by_org_unit = graphene.List(
+        graphene.NonNull(SovereigntyRiskType),
+        required=True,
+        level=graphene.Int(default_value=1, description="org-unit tree level (1: departments)"),
+    )
     sovereignty = graphene.Field(
         SovereigntyType,
         vendor=graphene.ID(),
@@ -80,3 +97,19 @@ class Query(graphene.ObjectType):
             ],
             gaps=[describe(source) for source in effective.gaps],
         )
+
+    @staticmethod
+    def resolve_sovereignty_risk(root, info, org_unit=None, on=None):
+        if not can_read(info.context.user):
+            return None
+        unit = resolve_global_id(OrgUnit, org_unit, "orgUnit", "OrgUnitType") if org_unit else None
+        return SovereigntyRiskType.from_risk(landscape.sovereignty_risk(org_unit=unit, on=on))
+
+    @staticmethod
+    def resolve_sovereignty_risk_by_org_unit(root, info, level=1):
+        if not can_read(info.context.user):
+            return []
+        return [
+            SovereigntyRiskType.from_risk(entry.risk)
+            for entry in landscape.sovereignty_risk_by_org_unit(level)
+        ]

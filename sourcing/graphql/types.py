@@ -2,9 +2,14 @@ import graphene
 from graphene import relay
 
 from landkarte.graphql import BaseNodeType
-from sourcing.filtersets import AssessmentFilterSet, CriteriaCatalogueFilterSet
+from sourcing.filtersets import (
+    AssessmentFilterSet,
+    CriteriaCatalogueFilterSet,
+    ProcurementCaseFilterSet,
+)
 from sourcing.models import Answer, Assessment, CriteriaCatalogue, Criterion
-from sourcing.services import scoring
+from sourcing.procurement_models import ProcurementCandidate, ProcurementCase
+from sourcing.services import procurement, scoring
 
 ProtectionClassArgument = graphene.String(
     description="normal, high or very_high: also check that class's knock-out minima"
@@ -135,3 +140,161 @@ class SovereigntyType(graphene.ObjectType):
         graphene.NonNull(graphene.String), required=True,
         description="parties without a current assessment (their levels count as 0)",
     )  # fmt: skip
+
+
+class ProcurementCandidateType(BaseNodeType):
+    class Meta:
+        model = ProcurementCandidate
+        fields = ("id", "case", "vendor", "component", "assessment", "offer_notes")
+        interfaces = (relay.Node,)
+
+
+class CandidateEvaluationType(graphene.ObjectType):
+    rank = graphene.Int(required=True)
+    candidate = graphene.Field(ProcurementCandidateType, required=True)
+    assessment = graphene.Field(AssessmentType)
+    result = graphene.Field(ScoreType)
+    eligible = graphene.Boolean(required=True)
+    reason = graphene.String(description="assessment_missing or knockout_failed")
+    message = graphene.String(required=True)
+
+
+class ProcurementCaseType(BaseNodeType):
+    class Meta:
+        model = ProcurementCase
+        fields = (
+            "id", "reference", "title", "description", "requirement", "org_unit",
+            "protection_class", "state", "catalogue", "candidates", "awarded_candidate",
+            "award_justification", "published_at", "evaluation_started_at", "awarded_at",
+            "cancelled_at", "cancelled_reason", "version", "created", "updated",
+        )  # fmt: skip
+        filterset_class = ProcurementCaseFilterSet
+        interfaces = (relay.Node,)
+
+    ranking = graphene.JSONString(description="the ranking recorded at the award")
+    evaluation = graphene.List(
+        graphene.NonNull(CandidateEvaluationType), required=True,
+        description="the candidates as the decision rule ranks them now: knock-out gate, "
+        "then score",
+    )  # fmt: skip
+
+    @staticmethod
+    def resolve_ranking(case, info):
+        return case.ranking
+
+    @staticmethod
+    def resolve_evaluation(case, info):
+        return [
+            CandidateEvaluationType(
+                rank=e.rank,
+                candidate=e.candidate,
+                assessment=e.assessment,
+                result=ScoreType.from_result(e.result) if e.result else None,
+                eligible=e.eligible,
+                reason=e.reason,
+                message=e.message,
+            )  # fmt: skip
+            for e in procurement.evaluate_case(case)
+        ]
+
+
+class VendorShareType(graphene.ObjectType):
+    vendor = graphene.Field("cmdb.graphql.types.VendorType", required=True)
+    name = graphene.String(required=True)
+    jurisdiction = graphene.String(required=True)
+    is_eu = graphene.Boolean(required=True)
+    weight = graphene.Float(required=True)
+    share = graphene.Float(required=True, description="0–1, of the criticality weight")
+    application_count = graphene.Int(required=True)
+
+
+class JurisdictionShareType(graphene.ObjectType):
+    jurisdiction = graphene.String(required=True)
+    is_eu = graphene.Boolean(required=True)
+    weight = graphene.Float(required=True)
+    share = graphene.Float(required=True)
+    application_count = graphene.Int(required=True)
+
+
+class BlastRadiusType(graphene.ObjectType):
+    kind = graphene.String(required=True, description="vendor or platform")
+    name = graphene.String(required=True)
+    critical_count = graphene.Int(required=True, description="critical applications that stop")
+    critical_applications = graphene.List(
+        graphene.NonNull("cmdb.graphql.types.ApplicationType"), required=True
+    )
+    application_count = graphene.Int(required=True)
+
+
+class AlertType(graphene.ObjectType):
+    code = graphene.String(required=True)
+    severity = graphene.String(required=True)
+    message = graphene.String(required=True)
+    subject_kind = graphene.String()
+    subject_name = graphene.String()
+
+
+class SovereigntyRiskType(graphene.ObjectType):
+    catalogue = graphene.String(required=True)
+    on = graphene.Date(required=True)
+    org_unit = graphene.Field("cmdb.graphql.types.OrgUnitType")
+    application_count = graphene.Int(required=True)
+    total_weight = graphene.Float(required=True)
+    unattributed_count = graphene.Int(required=True, description="applications without vendor")
+    unattributed_share = graphene.Float(required=True)
+    vendor_shares = graphene.List(graphene.NonNull(VendorShareType), required=True)
+    hhi_vendor = graphene.Float(required=True, description="0–10,000; above 1,800: concentrated")
+    effective_number_of_vendors = graphene.Float()
+    jurisdiction_shares = graphene.List(graphene.NonNull(JurisdictionShareType), required=True)
+    hhi_jurisdiction = graphene.Float(required=True)
+    non_eu_exposure_ratio = graphene.Float()
+    exit_readiness = graphene.Float(description="share of very-high applications with EXT-02≥3")
+    vendor_blast_radius = graphene.List(graphene.NonNull(BlastRadiusType), required=True)
+    platform_blast_radius = graphene.List(graphene.NonNull(BlastRadiusType), required=True)
+    alerts = graphene.List(graphene.NonNull(AlertType), required=True)
+
+    @staticmethod
+    def from_risk(risk):
+        from cmdb.models import Application, OrgUnit, Vendor
+
+        app_ids = {pk for b in risk.vendor_blast_radius + risk.platform_blast_radius
+                   for pk in b.critical_application_ids}  # fmt: skip
+        apps = Application.objects.in_bulk(app_ids)
+        vendors = Vendor.objects.in_bulk([s.vendor_id for s in risk.vendor_shares])
+
+        def radius(b):
+            return BlastRadiusType(
+                kind=b.kind, name=b.name, critical_count=b.critical_count,
+                critical_applications=[apps[pk] for pk in b.critical_application_ids],
+                application_count=b.application_count,
+            )  # fmt: skip
+
+        return SovereigntyRiskType(
+            catalogue=risk.catalogue, on=risk.on,
+            org_unit=OrgUnit.objects.filter(pk=risk.org_unit_id).first()
+            if risk.org_unit_id else None,
+            application_count=risk.application_count, total_weight=risk.total_weight,
+            unattributed_count=risk.unattributed_count,
+            unattributed_share=risk.unattributed_share,
+            vendor_shares=[
+                VendorShareType(vendor=vendors[s.vendor_id], name=s.name,
+                                jurisdiction=s.jurisdiction, is_eu=s.is_eu, weight=s.weight,
+                                share=s.share, application_count=s.application_count)
+                for s in risk.vendor_shares
+            ],
+            hhi_vendor=risk.hhi_vendor,
+            effective_number_of_vendors=risk.effective_number_of_vendors,
+            jurisdiction_shares=[JurisdictionShareType(**vars(s))
+                                 for s in risk.jurisdiction_shares],
+            hhi_jurisdiction=risk.hhi_jurisdiction,
+            non_eu_exposure_ratio=risk.non_eu_exposure_ratio,
+            exit_readiness=risk.exit_readiness,
+            vendor_blast_radius=[radius(b) for b in risk.vendor_blast_radius],
+            platform_blast_radius=[radius(b) for b in risk.platform_blast_radius],
+            alerts=[
+                AlertType(code=a.code, severity=a.severity, message=a.message,
+                          subject_kind=a.subject.kind if a.subject else None,
+                          subject_name=a.subject.name if a.subject else None)
+                for a in risk.alerts
+            ],
+        )  # fmt: skip
