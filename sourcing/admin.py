@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from sourcing.models import Answer, Assessment, CriteriaCatalogue, Criterion
+from sourcing.procurement_models import ProcurementCandidate, ProcurementCase
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -55,3 +56,24 @@ class AssessmentAdmin(ReadOnlyAdmin):
     search_fields = ("vendor__name", "component__name", "application__name")
     list_select_related = ("catalogue", "assessor", "vendor", "component", "application")
     inlines = (AnswerInline,)
+
+
+class ProcurementCandidateInline(admin.TabularInline):
+    model = ProcurementCandidate
+    fk_name = "case"
+    fields = ("vendor", "component", "assessment", "offer_notes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProcurementCase)
+class ProcurementCaseAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "title", "state", "protection_class", "org_unit", "awarded_at")
+    list_filter = ("state", "protection_class")
+    search_fields = ("reference", "title", "description")
+    list_select_related = ("org_unit",)
+    inlines = (ProcurementCandidateInline,)

@@ -83,5 +83,6 @@ def test_admin_pages(client, admin_user, buyers):
         reverse("admin:sourcing_assessment_changelist"),
         reverse("admin:sourcing_assessment_change", args=[assessment.pk]),
         reverse("admin:itsm_requirement_changelist"),
+        reverse("admin:sourcing_procurementcase_changelist"),
     ):
         assert client.get(url).status_code == 200, url
