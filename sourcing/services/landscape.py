@@ -60,7 +60,7 @@ from django.utils.translation import gettext as _
 
 from cmdb.choices import EU_COUNTRIES, ApplicationKind, Criticality, ProtectionNeed
 from cmdb.filtersets import org_unit_subtree_q
-from cmdb.graph import dependents
+from cmdb.graph import LoadedGraph
 from cmdb.lifecycle import application_alive_q, interface_alive_q
 from cmdb.models import Application, InterfaceConsumer, OrgUnit, Vendor
 from sourcing.models import CriteriaCatalogue
@@ -219,6 +219,7 @@ class _Landscape:
             ).values_list("provider_id", flat=True)
         )
         self._dependents: dict[int, frozenset[int]] = {}
+        self._graph: LoadedGraph | None = None
         self._levels: dict[int, dict] = {}
 
     def weight(self, app: Application) -> Fraction:
@@ -234,8 +235,10 @@ class _Landscape:
         if app_id not in self.providers:
             return frozenset()
         if app_id not in self._dependents:
-            nodes = dependents(app_id, depth=None, as_of=self.on)
-            self._dependents[app_id] = frozenset(node.application_id for node in nodes)
+            if self._graph is None:
+                # One query for the whole graph instead of one recursive walk per provider.
+                self._graph = LoadedGraph(as_of=self.on)
+            self._dependents[app_id] = frozenset(self._graph.dependents(app_id))
         return self._dependents[app_id]
 
     def levels(self, app: Application) -> dict:

@@ -380,8 +380,10 @@ def _party(role: str, *subjects) -> LevelSource:
 def _providers(application: Application) -> list[LevelSource]:
     """The software vendor, then hosting/platform providers:
 
-    - every application of kind "platform" that `application` depends on, directly or
-      transitively through interfaces (cmdb.graph.dependencies, unlimited depth);
+    - every application of kind "platform" that `application` depends on directly (it
+      consumes one of the platform's interfaces). Only direct use counts: the demo city
+      showed that in a connected landscape almost every application reaches every platform
+      transitively, and the weakest platform would then set everyone's level;
     - every IT component of kind "cloud service" that it uses in production.
 
     Such a provider speaks through its vendor's assessment and its own (a platform or cloud
@@ -390,7 +392,7 @@ def _providers(application: Application) -> list[LevelSource]:
     sub-processors are not modelled in the CMDB, so they are not part of the rule here.
     """
     parties = [_party("vendor", application.vendor)] if application.vendor_id else []
-    platform_ids = [node.application_id for node in dependencies(application, depth=None)]
+    platform_ids = [node.application_id for node in dependencies(application, depth=1)]
     platforms = (
         Application.objects.filter(pk__in=platform_ids, kind=ApplicationKind.PLATFORM)
         .select_related("vendor")

@@ -190,3 +190,20 @@ def test_unlimited_depth_on_a_long_chain_with_a_shortcut_and_a_cycle():
     assert by_id[chain[12].pk].depth == 7  # 0-1-2-3-9-10-11-12
     assert by_id[chain[12].pk].path == [c.pk for c in (chain[1:4] + chain[9:13])]
     assert chain[0].pk not in by_id
+
+
+@pytest.mark.parametrize("depth", [1, 3, None])
+def test_loaded_graph_agrees_with_the_cte(depth):
+    rng = random.Random(5)
+    apps = build_random_graph(rng, n_apps=40, n_interfaces=80, retired_share=0.3)
+    for as_of in (None, TODAY):
+        loaded = graph.LoadedGraph(as_of=as_of)
+        for start in rng.sample(apps, 6):
+            for walk, cte in ((loaded.dependents, graph.dependents),
+                              (loaded.dependencies, graph.dependencies)):  # fmt: skip
+                expected = {n.application_id: n.depth for n in cte(start, depth, as_of)}
+                assert walk(start.pk, depth=depth) == expected
+    # Several starts at once: the union, each at its distance from the nearest start.
+    a, b = apps[0].pk, apps[1].pk
+    union = graph.LoadedGraph().dependents(a, b)
+    assert a not in union and b not in union

@@ -290,14 +290,28 @@ def test_an_unassessed_platform_is_a_gap_scored_as_missing_evidence(buyer, appro
     vendor = VendorFactory()
     approved_assessment(assessor=buyer, approver=approver, vendor=vendor, default=4)
     platform = ApplicationFactory(kind=ApplicationKind.PLATFORM, vendor=VendorFactory())
-    middle = ApplicationFactory()
     app = ApplicationFactory(kind=ApplicationKind.SAAS, vendor=vendor)
-    # app → middle → platform: the platform is a transitive dependency.
-    InterfaceFactory(provider=middle, consumers=[app])
-    InterfaceFactory(provider=platform, consumers=[middle])
+    InterfaceFactory(provider=platform, consumers=[app])
     details = effective_assessment(app, catalogue)
     assert details.levels["JUR-01"] == 0
     assert [source.role for source in details.gaps] == ["application", "platform"]
+
+
+def test_only_platforms_used_directly_are_inherited(buyer, approver):
+    """In a connected landscape every application reaches every platform transitively; the
+    weakest one would set everybody's level. Only a platform an application uses counts."""
+    catalogue = load_catalogue()
+    vendor = VendorFactory()
+    approved_assessment(assessor=buyer, approver=approver, vendor=vendor, default=4)
+    platform = ApplicationFactory(kind=ApplicationKind.PLATFORM, vendor=VendorFactory())
+    middle = ApplicationFactory()
+    app = ApplicationFactory(kind=ApplicationKind.SAAS, vendor=vendor)
+    # app → middle → platform: the platform is only a transitive dependency.
+    InterfaceFactory(provider=middle, consumers=[app])
+    InterfaceFactory(provider=platform, consumers=[middle])
+    details = effective_assessment(app, catalogue)
+    assert details.levels["JUR-01"] == 4
+    assert [source.role for source in details.gaps] == ["application"]
 
 
 def test_score_application_uses_effective_levels(buyer, approver):
