@@ -126,7 +126,8 @@ def open_incident(
         )
     if errors:
         raise ValidationError(errors)
-    incident.number = next_number("INC", now.year)
+    # The year of the number is the local year, as people read it (changes do the same).
+    incident.number = next_number("INC", timezone.localtime(now).year)
     sla.start_clock(incident, now)
     incident._history_user = user
     incident._change_reason = "opened"
@@ -291,6 +292,7 @@ def cancel_incident(incident, *, user, reason: str, expected_version=None, now=N
         raise error("reason", _("Say why the incident is cancelled."), "required")
     incident.closed_at = now
     incident.paused_since = None
+    incident.pending_reason = ""
     _move(incident, IncidentState.CANCELLED, user, now, text=reason)
     _save(incident, user, "cancelled")
     return incident

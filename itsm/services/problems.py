@@ -50,7 +50,7 @@ def open_problem(
         assignee=assignee, opened_at=now,
     )  # fmt: skip
     problem.full_clean(exclude=["number", "applications", "components", "changes"])
-    problem.number = next_number("PRB", now.year)
+    problem.number = next_number("PRB", timezone.localtime(now).year)
     problem._history_user = user
     problem._change_reason = "opened"
     problem.save()

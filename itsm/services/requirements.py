@@ -193,7 +193,7 @@ def submit_requirement(
         )
     if errors:
         raise ValidationError(errors)
-    requirement.number = next_number("REQ", now.year)
+    requirement.number = next_number("REQ", timezone.localtime(now).year)
     requirement._history_user = user
     requirement._change_reason = "submitted"
     requirement.save()

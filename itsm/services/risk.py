@@ -95,13 +95,13 @@ def _criticality_factor(applications) -> dict:
     )
 
 
-def _dependents_factor(change, applications) -> dict:
+def _dependents_factor(change, applications, walk=dependents) -> dict:
     affected = {app.pk for app in applications}
     # Who depends on the application when the work is done, not today.
     as_of = timezone.localdate(change.planned_start) if change.planned_start else None
     found: set[int] = set()
     for app_id in sorted(affected):
-        found.update(node.application_id for node in dependents(app_id, None, as_of))
+        found.update(node.application_id for node in walk(app_id, None, as_of))
     count = len(found - affected)
     points = next(p for minimum, p in DEPENDENT_POINTS if count >= minimum)
     return _factor(
@@ -182,13 +182,16 @@ def level_for(score: int) -> str:
     return next(level for minimum, level in RISK_LEVELS if score >= minimum)
 
 
-def assess_risk(change) -> RiskAssessment:
+def assess_risk(change, dependents_walk=dependents) -> RiskAssessment:
     """The risk of a (saved) change from its applications, type and template; see the module
-    docstring for the points table. Deterministic: the same data gives the same result."""
+    docstring for the points table. Deterministic: the same data gives the same result.
+
+    `dependents_walk` (same signature as cmdb.graph.dependents) lets a caller that assesses
+    many changes at once answer the graph questions from memory."""
     applications = sorted(change.applications.all(), key=lambda app: app.pk)
     factors = [
         _criticality_factor(applications),
-        _dependents_factor(change, applications),
+        _dependents_factor(change, applications, dependents_walk),
         _change_type_factor(change),
         _failure_rate_factor(change, applications),
     ]
