@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cmdb.choices import ProtectionNeed
 from landkarte.models import BaseModel
@@ -30,7 +31,7 @@ class ProcurementState(models.TextChoices):
     PUBLISHED = "published", _("published")
     EVALUATION = "evaluation", _("evaluation")
     AWARDED = "awarded", _("awarded")
-    CANCELLED = "cancelled", _("cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("procurement case", "cancelled")
 
 
 PROCUREMENT_TRANSITIONS: dict[str, set[str]] = {

@@ -11,7 +11,8 @@ from django.utils import translation
 from cmdb.choices import Criticality, LifecyclePhase
 from cmdb.models import Application, Interface
 from itsm.choices import IncidentState
-from itsm.models import Incident
+from itsm.models import Incident, Requirement
+from sourcing.models import Assessment
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 PO_FILE = LOCALE_DIR / "de" / "LC_MESSAGES" / "django.po"
@@ -82,6 +83,11 @@ def test_choice_labels_are_german(german):
 def test_itsm_labels_are_german(german):
     assert str(Incident._meta.verbose_name) == "Störung"
     assert str(IncidentState.PENDING.label) == "wartend"
+
+
+def test_backlog_and_sourcing_labels_are_german(german):
+    assert str(Requirement._meta.verbose_name) == "Anforderung"
+    assert str(Assessment._meta.verbose_name) == "Souveränitätsbewertung"
 
 
 def test_english_stays_the_default():
