@@ -15,7 +15,7 @@ ROLES = [SERVICE_DESK, CHANGE_MANAGER, ARCHITECT, PROCUREMENT, REQUESTER, AUDITO
 ROLE_CHANGES_APPS: dict[str, set[str]] = {
     SERVICE_DESK: {"itsm"},
     CHANGE_MANAGER: {"itsm"},
-    ARCHITECT: {"cmdb"},
+    ARCHITECT: {"cmdb", "architecture"},
     PROCUREMENT: {"sourcing"},
     REQUESTER: set(),
     AUDITOR: set(),
