@@ -19,7 +19,7 @@ from cmdb.choices import (
     Protocol,
     ServiceKind,
 )
-from cmdb.lifecycle import phase_q
+from cmdb.lifecycle import application_alive_q, interface_alive_q, phase_q
 from cmdb.models import (
     Application,
     DataObject,
@@ -174,6 +174,11 @@ class ApplicationFilterSet(SearchFilterMixin, filters.FilterSet):
         label=_("lifecycle phase on lifecycleDate (default: today)"),
     )
     lifecycle_date = filters.DateFilter(method="filter_noop")
+    as_of = filters.DateFilter(
+        method="filter_as_of",
+        label=_("only applications running on this date (by lifecycle); landscapeAsOf gives "
+                "the landscape as recorded then"),
+    )  # fmt: skip
     vendor = GlobalIDMultipleChoiceFilter(field_name="vendor")
     vendor_jurisdiction = filters.ChoiceFilter(
         choices=Jurisdiction.CHOICES, method="filter_vendor_jurisdiction"
@@ -200,6 +205,9 @@ class ApplicationFilterSet(SearchFilterMixin, filters.FilterSet):
             else queryset
         )
 
+    def filter_as_of(self, queryset, name, value):
+        return queryset.filter(application_alive_q(value)) if value else queryset
+
     def filter_lifecycle_phase(self, queryset, name, value):
         if not value:
             return queryset
@@ -224,7 +232,15 @@ class InterfaceFilterSet(SearchFilterMixin, filters.FilterSet):
     )
     personal_data = filters.BooleanFilter()
     owner_team = GlobalIDMultipleChoiceFilter(field_name="owner_team")
+    as_of = filters.DateFilter(
+        method="filter_as_of", label=_("only interfaces (and their provider) alive on this date")
+    )
     order_by = filters.OrderingFilter(fields=("name", "protocol", "created"))
+
+    def filter_as_of(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(interface_alive_q(value), application_alive_q(value, "provider__"))
 
     class Meta:
         model = Interface

@@ -1,4 +1,11 @@
+import graphene
+
+from architecture.graphql import analysis, queries
 from architecture.graphql.mutations import Mutation
-from architecture.graphql.queries import Query
+
+
+class Query(queries.Query, analysis.Query, analysis.GovernanceQuery, graphene.ObjectType):
+    pass
+
 
 __all__ = ["Query", "Mutation"]
