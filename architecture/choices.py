@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SupportLevel(models.TextChoices):
@@ -12,9 +13,10 @@ class SupportLevel(models.TextChoices):
 
 class StandardStatus(models.TextChoices):
     CANDIDATE = "candidate", _("candidate")
-    APPROVED = "approved", _("approved")
+    # The same English words mean other things in ITSM and sourcing; the radar has its own.
+    APPROVED = "approved", pgettext_lazy("tech radar", "approved")
     TOLERATED = "tolerated", _("tolerated")
-    RETIRED = "retired", _("retired")
+    RETIRED = "retired", pgettext_lazy("tech radar", "retired")
     PROHIBITED = "prohibited", _("prohibited")
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from architecture.choices import StandardStatus
+from architecture.models import Capability
 from cmdb.choices import Criticality, LifecyclePhase
 from cmdb.models import Application, Interface
 from itsm.choices import IncidentState
@@ -88,6 +90,14 @@ def test_itsm_labels_are_german(german):
 def test_backlog_and_sourcing_labels_are_german(german):
     assert str(Requirement._meta.verbose_name) == "Anforderung"
     assert str(Assessment._meta.verbose_name) == "Souveränitätsbewertung"
+
+
+def test_architecture_labels_are_german(german):
+    assert str(Capability._meta.verbose_name) == "Fähigkeit"
+    # The radar has its own context: a retired catalogue is "außer Kraft", retired technology
+    # is "auslaufend".
+    assert str(StandardStatus.RETIRED.label) == "auslaufend"
+    assert str(StandardStatus.APPROVED.label) == "freigegeben"
 
 
 def test_english_stays_the_default():
