@@ -5,6 +5,7 @@ It lives in the project kernel because it builds every app's part, in dependency
 
 from django.core.management.base import BaseCommand, CommandError
 
+from architecture.demo import build_architecture_demo
 from cmdb.demo import APPLICATIONS_PER_SCALE, DEMO_PASSWORD, build_demo_city
 from itsm.demo import build_itsm_demo
 from sourcing.demo import build_sourcing_demo
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         "Build a deterministic demo city: org units, teams, vendors, components with real "
         f"end-of-life dates, about {APPLICATIONS_PER_SCALE} applications per scale step with "
         "interfaces and services, a year of incidents, problems and changes, a requirements "
-        "backlog, sovereignty assessments and procurement cases, and one demo user per role "
+        "backlog, sovereignty assessments and procurement cases, a capability map, tech radar, "
+        "architecture decisions and exceptions, and one demo user per role "
         f"(password '{DEMO_PASSWORD}'). Running it again creates only what is missing."
     )
 
@@ -40,5 +42,6 @@ class Command(BaseCommand):
             build_demo_city(seed=seed, scale=scale, stdout=self.stdout)
             build_itsm_demo(seed=seed, scale=scale, stdout=self.stdout)
             build_sourcing_demo(seed=seed, scale=scale, stdout=self.stdout)
+            build_architecture_demo(seed=seed, scale=scale, stdout=self.stdout)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
