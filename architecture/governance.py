@@ -29,6 +29,8 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from cmdb.choices import (
     Criticality,
@@ -238,8 +240,10 @@ def _restricted_component_ids(on: datetime.date) -> set[int]:
 @rule(
     "retired_technology_in_use",
     severity="high",
-    description="An application uses (in production) a technology that is retired (medium) or "
-    "prohibited (high) on the tech radar, without a valid exception.",
+    description=gettext_lazy(
+        "An application uses (in production) a technology that is retired (medium) or "
+        "prohibited (high) on the tech radar, without a valid exception."
+    ),
 )
 def retired_technology_in_use(context: GovernanceContext) -> list[Finding]:
     from architecture.choices import StandardStatus
@@ -265,11 +269,20 @@ def retired_technology_in_use(context: GovernanceContext) -> list[Finding]:
                     "retired_technology_in_use",
                     "high" if prohibited else "medium",
                     app,
-                    f"{app} uses {component} in production, which is "
-                    f"{standard.get_status_display()} on the tech radar "
-                    f"(since {standard.valid_from:%Y-%m-%d}).",
-                    "Plan the migration to an approved technology, or obtain a time-limited "
-                    "standard exception based on an accepted architecture decision.",
+                    _(
+                        "%(application)s uses %(component)s in production, which is "
+                        "%(status)s on the tech radar (since %(since)s)."
+                    )
+                    % {
+                        "application": app,
+                        "component": component,
+                        "status": standard.get_status_display(),
+                        "since": format(standard.valid_from, "%Y-%m-%d"),
+                    },
+                    _(
+                        "Plan the migration to an approved technology, or obtain a time-limited "
+                        "standard exception based on an accepted architecture decision."
+                    ),
                 )
             )
     return findings
@@ -278,8 +291,10 @@ def retired_technology_in_use(context: GovernanceContext) -> list[Finding]:
 @rule(
     "component_end_of_life",
     severity="high",
-    description="A component used in production is past its end of life (high) or reaches it "
-    "within eol_warning_months (default 12) (medium).",
+    description=gettext_lazy(
+        "A component used in production is past its end of life (high) or reaches it "
+        "within eol_warning_months (default 12) (medium)."
+    ),
 )
 def component_end_of_life(context: GovernanceContext) -> list[Finding]:
     months = int(context.thresholds["eol_warning_months"])
@@ -293,12 +308,32 @@ def component_end_of_life(context: GovernanceContext) -> list[Finding]:
         past = eol <= context.on
         used_by = ", ".join(str(context.applications[pk]) for pk in users[:5])
         if len(users) > 5:
-            used_by += f" and {len(users) - 5} more"
-        when = (
-            f"reached its end of life on {eol:%Y-%m-%d}"
-            if past
-            else (f"reaches its end of life on {eol:%Y-%m-%d}")
-        )
+            more = len(users) - 5
+            used_by += " " + ngettext("and %(count)d more", "and %(count)d more", more) % {
+                "count": more
+            }
+        values = {"component": component, "date": format(eol, "%Y-%m-%d"), "used_by": used_by}
+        if past:
+            message = (
+                _(
+                    "%(component)s reached its end of life on %(date)s; used in production by "
+                    "%(used_by)s."
+                )
+                % values
+            )
+            hint = _("Upgrade to a supported release or replace the component.")
+        else:
+            message = (
+                _(
+                    "%(component)s reaches its end of life on %(date)s; used in production by "
+                    "%(used_by)s."
+                )
+                % values
+            )
+            hint = _(
+                "Upgrade to a supported release or replace the component before its end of "
+                "life; plan the change now."
+            )
         findings.append(
             Finding(
                 rule="component_end_of_life",
@@ -306,9 +341,8 @@ def component_end_of_life(context: GovernanceContext) -> list[Finding]:
                 subject_kind="component",
                 subject_id=component.pk,
                 subject_name=str(component),
-                message=f"{component} {when}; used in production by {used_by}.",
-                hint="Upgrade to a supported release or replace the component"
-                + ("." if past else " before its end of life; plan the change now."),
+                message=message,
+                hint=hint,
                 org_unit_id=None,
             )
         )
@@ -318,8 +352,10 @@ def component_end_of_life(context: GovernanceContext) -> list[Finding]:
 @rule(
     "lifecycle_conflict",
     severity="medium",
-    description="An application depends (consumes an interface) on an application that is "
-    "phased out or ends its life before the consumer does.",
+    description=gettext_lazy(
+        "An application depends (consumes an interface) on an application that is "
+        "phased out or ends its life before the consumer does."
+    ),
 )
 def lifecycle_conflict(context: GovernanceContext) -> list[Finding]:
     findings = []
@@ -332,16 +368,35 @@ def lifecycle_conflict(context: GovernanceContext) -> list[Finding]:
             leaves = _leaves(provider)
             if leaves is None or (needed_until is not None and leaves >= needed_until):
                 continue
-            until = f"until {needed_until:%Y-%m-%d}" if needed_until else "without an end date"
+            values = {
+                "application": app,
+                "provider": provider,
+                "leaves": format(leaves, "%Y-%m-%d"),
+            }
+            if needed_until:
+                message = _(
+                    "%(application)s depends on %(provider)s, which is phased out from "
+                    "%(leaves)s, but %(application)s itself runs until %(until)s."
+                ) % {**values, "until": format(needed_until, "%Y-%m-%d")}
+            else:
+                message = (
+                    _(
+                        "%(application)s depends on %(provider)s, which is phased out from "
+                        "%(leaves)s, but %(application)s itself runs without an end date."
+                    )
+                    % values
+                )
             findings.append(
                 context.app_finding(
                     "lifecycle_conflict",
                     "medium",
                     app,
-                    f"{app} depends on {provider}, which is phased out from "
-                    f"{leaves:%Y-%m-%d}, but {app} itself runs {until}.",
-                    f"Plan a replacement for what {app} uses from {provider}, or align the "
-                    "lifecycle dates of both applications.",
+                    message,
+                    _(
+                        "Plan a replacement for what %(application)s uses from %(provider)s, "
+                        "or align the lifecycle dates of both applications."
+                    )
+                    % values,
                 )
             )
     return findings
@@ -350,7 +405,7 @@ def lifecycle_conflict(context: GovernanceContext) -> list[Finding]:
 @rule(
     "missing_owner",
     severity="low",
-    description="An application or an interface without an owning team.",
+    description=gettext_lazy("An application or an interface without an owning team."),
 )
 def missing_owner(context: GovernanceContext) -> list[Finding]:
     findings = [
@@ -358,8 +413,8 @@ def missing_owner(context: GovernanceContext) -> list[Finding]:
             "missing_owner",
             "low",
             app,
-            f"Application {app} has no owning team.",
-            "Assign an owning team so that incidents, changes and reviews reach someone.",
+            _("Application %(application)s has no owning team.") % {"application": app},
+            _("Assign an owning team so that incidents, changes and reviews reach someone."),
         )
         for app in context.applications.values()
         if app.owner_team_id is None
@@ -377,9 +432,9 @@ def missing_owner(context: GovernanceContext) -> list[Finding]:
                 subject_kind="interface",
                 subject_id=interface.pk,
                 subject_name=str(interface),
-                message=f"Interface {interface} (provided by {interface.provider}) has no "
-                "owning team.",
-                hint="Assign an owning team, usually the team owning the providing application.",
+                message=_("Interface %(interface)s (provided by %(provider)s) has no owning team.")
+                % {"interface": interface, "provider": interface.provider},
+                hint=_("Assign an owning team, usually the team owning the providing application."),
                 org_unit_id=interface.provider.owner_org_unit_id,
             )
         )
@@ -389,8 +444,10 @@ def missing_owner(context: GovernanceContext) -> list[Finding]:
 @rule(
     "capability_overlap",
     severity="medium",
-    description="A capability served by more than max_applications_per_capability (default 3) "
-    "active applications (phase-in or active; applications in phase-out do not count).",
+    description=gettext_lazy(
+        "A capability served by more than max_applications_per_capability (default 3) "
+        "active applications (phase-in or active; applications in phase-out do not count)."
+    ),
 )
 def capability_overlap(context: GovernanceContext) -> list[Finding]:
     from architecture.models import ApplicationCapability
@@ -421,10 +478,23 @@ def capability_overlap(context: GovernanceContext) -> list[Finding]:
                 subject_kind="capability",
                 subject_id=capability.pk,
                 subject_name=str(capability),
-                message=f"Capability {capability} is served by {len(apps)} active applications "
-                f"(more than {limit}): " + ", ".join(str(app) for app in apps) + ".",
-                hint="Review the overlap: consolidate on fewer applications or record why "
-                "several are needed (e.g. different support levels).",
+                message=ngettext(
+                    "Capability %(capability)s is served by %(count)d active application "
+                    "(more than %(limit)d): %(applications)s.",
+                    "Capability %(capability)s is served by %(count)d active applications "
+                    "(more than %(limit)d): %(applications)s.",
+                    len(apps),
+                )
+                % {
+                    "capability": capability,
+                    "count": len(apps),
+                    "limit": limit,
+                    "applications": ", ".join(str(app) for app in apps),
+                },
+                hint=_(
+                    "Review the overlap: consolidate on fewer applications or record why "
+                    "several are needed (e.g. different support levels)."
+                ),
                 org_unit_id=None,
             )
         )
@@ -434,8 +504,10 @@ def capability_overlap(context: GovernanceContext) -> list[Finding]:
 @rule(
     "critical_without_assessment",
     severity="medium",
-    description="A mission- or business-critical application without a current (approved, "
-    "valid) sovereignty assessment.",
+    description=gettext_lazy(
+        "A mission- or business-critical application without a current (approved, "
+        "valid) sovereignty assessment."
+    ),
 )
 def critical_without_assessment(context: GovernanceContext) -> list[Finding]:
     return [
@@ -443,9 +515,12 @@ def critical_without_assessment(context: GovernanceContext) -> list[Finding]:
             "critical_without_assessment",
             "medium",
             app,
-            f"{app} is {app.get_criticality_display()} but has no current sovereignty assessment.",
-            "Have the application assessed against the sovereignty catalogue and the "
-            "assessment approved (four-eyes principle).",
+            _("%(application)s is %(criticality)s but has no current sovereignty assessment.")
+            % {"application": app, "criticality": app.get_criticality_display()},
+            _(
+                "Have the application assessed against the sovereignty catalogue and the "
+                "assessment approved (four-eyes principle)."
+            ),
         )
         for app in context.critical_applications
         if context.current_assessments[app.pk] is None
@@ -455,9 +530,11 @@ def critical_without_assessment(context: GovernanceContext) -> list[Finding]:
 @rule(
     "critical_knockout",
     severity="high",
-    description="A mission- or business-critical application whose effective sovereignty "
-    "levels fail a knock-out criterion of its protection class (only applications with a "
-    "current assessment; the others are found by critical_without_assessment).",
+    description=gettext_lazy(
+        "A mission- or business-critical application whose effective sovereignty "
+        "levels fail a knock-out criterion of its protection class (only applications with a "
+        "current assessment; the others are found by critical_without_assessment)."
+    ),
 )
 def critical_knockout(context: GovernanceContext) -> list[Finding]:
     from sourcing.services.scoring import protection_class_of, score_application
@@ -473,7 +550,12 @@ def critical_knockout(context: GovernanceContext) -> list[Finding]:
         if not result.knockouts_failed:
             continue
         failed = ", ".join(
-            f"{k.code} (level {k.level if k.level is not None else 'none'}, minimum {k.minimum})"
+            _("%(code)s (level %(level)s, minimum %(minimum)s)")
+            % {
+                "code": k.code,
+                "level": k.level if k.level is not None else _("none"),
+                "minimum": k.minimum,
+            }
             for k in result.knockouts_failed
         )
         findings.append(
@@ -481,10 +563,15 @@ def critical_knockout(context: GovernanceContext) -> list[Finding]:
                 "critical_knockout",
                 "high",
                 app,
-                f"{app} fails knock-out criteria for protection class {protection_class}: "
-                f"{failed}.",
-                "Raise the levels (vendor, hosting or platform) or plan an exit; a failed "
-                "knock-out excludes this solution in a procurement of that protection class.",
+                _(
+                    "%(application)s fails knock-out criteria for protection class "
+                    "%(protection_class)s: %(failed)s."
+                )
+                % {"application": app, "protection_class": protection_class, "failed": failed},
+                _(
+                    "Raise the levels (vendor, hosting or platform) or plan an exit; a failed "
+                    "knock-out excludes this solution in a procurement of that protection class."
+                ),
             )
         )
     return findings
@@ -493,9 +580,11 @@ def critical_knockout(context: GovernanceContext) -> list[Finding]:
 @rule(
     "confidential_data_non_eu",
     severity="high",
-    description="An application on non-EU cloud hosting processing personal data with high or "
-    "very high confidentiality, or an interface carrying confidential personal data objects "
-    "to or from a non-EU-hosted application.",
+    description=gettext_lazy(
+        "An application on non-EU cloud hosting processing personal data with high or "
+        "very high confidentiality, or an interface carrying confidential personal data objects "
+        "to or from a non-EU-hosted application."
+    ),
 )
 def confidential_data_non_eu(context: GovernanceContext) -> list[Finding]:
     findings = [
@@ -503,10 +592,15 @@ def confidential_data_non_eu(context: GovernanceContext) -> list[Finding]:
             "confidential_data_non_eu",
             "high",
             app,
-            f"{app} processes personal data with {app.get_confidentiality_display()} "
-            "confidentiality on non-EU cloud hosting.",
-            "Move the application to EU or city hosting, or document a legal basis for the "
-            "transfer (GDPR chapter V) with data protection and information security.",
+            _(
+                "%(application)s processes personal data with %(confidentiality)s "
+                "confidentiality on non-EU cloud hosting."
+            )
+            % {"application": app, "confidentiality": app.get_confidentiality_display()},
+            _(
+                "Move the application to EU or city hosting, or document a legal basis for the "
+                "transfer (GDPR chapter V) with data protection and information security."
+            ),
         )
         for app in context.applications.values()
         if app.hosting == Hosting.NON_EU_CLOUD
@@ -563,12 +657,19 @@ def confidential_data_non_eu(context: GovernanceContext) -> list[Finding]:
                 subject_kind="interface",
                 subject_id=interface.pk,
                 subject_name=str(interface),
-                message=f"Interface {interface} carries confidential personal data "
-                f"({', '.join(sorted(objects[interface.pk]))}) to or from non-EU-hosted "
-                + ", ".join(str(app) for app in outside)
-                + ".",
-                hint="Stop the transfer of these data objects, pseudonymise them, or document "
-                "a legal basis for the transfer (GDPR chapter V).",
+                message=_(
+                    "Interface %(interface)s carries confidential personal data "
+                    "(%(data_objects)s) to or from non-EU-hosted %(applications)s."
+                )
+                % {
+                    "interface": interface,
+                    "data_objects": ", ".join(sorted(objects[interface.pk])),
+                    "applications": ", ".join(str(app) for app in outside),
+                },
+                hint=_(
+                    "Stop the transfer of these data objects, pseudonymise them, or document "
+                    "a legal basis for the transfer (GDPR chapter V)."
+                ),
                 org_unit_id=org_unit,
             )
         )
@@ -578,8 +679,9 @@ def confidential_data_non_eu(context: GovernanceContext) -> list[Finding]:
 @rule(
     "time_without_phase_out",
     severity="low",
-    description='An application classified TIME "migrate" or "eliminate" without a planned '
-    "phase-out date.",
+    description=gettext_lazy(
+        'An application classified TIME "migrate" or "eliminate" without a planned phase-out date.'
+    ),
 )
 def time_without_phase_out(context: GovernanceContext) -> list[Finding]:
     return [
@@ -587,10 +689,18 @@ def time_without_phase_out(context: GovernanceContext) -> list[Finding]:
             "time_without_phase_out",
             "low",
             app,
-            f'{app} is classified TIME "{TimeClass(app.time_class).label}" (functional fit '
-            f"{app.functional_fit}, technical fit {app.technical_fit}) but has no planned "
-            "phase-out date.",
-            "Plan the phase-out (set the phase-out date) or revisit the fit ratings.",
+            _(
+                '%(application)s is classified TIME "%(time_class)s" (functional fit '
+                "%(functional_fit)s, technical fit %(technical_fit)s) but has no planned "
+                "phase-out date."
+            )
+            % {
+                "application": app,
+                "time_class": TimeClass(app.time_class).label,
+                "functional_fit": app.functional_fit,
+                "technical_fit": app.technical_fit,
+            },
+            _("Plan the phase-out (set the phase-out date) or revisit the fit ratings."),
         )
         for app in context.applications.values()
         if app.time_class in (TimeClass.MIGRATE, TimeClass.ELIMINATE) and app.phase_out_date is None
@@ -600,8 +710,10 @@ def time_without_phase_out(context: GovernanceContext) -> list[Finding]:
 @rule(
     "expired_exception",
     severity="medium",
-    description="A standard exception that has expired while the application still uses the "
-    "standard's technology in production (and no other valid exception covers it).",
+    description=gettext_lazy(
+        "A standard exception that has expired while the application still uses the "
+        "standard's technology in production (and no other valid exception covers it)."
+    ),
 )
 def expired_exception(context: GovernanceContext) -> list[Finding]:
     from architecture.models import StandardException, TechCategory
@@ -666,12 +778,21 @@ def expired_exception(context: GovernanceContext) -> list[Finding]:
                 subject_kind="exception",
                 subject_id=exception.pk,
                 subject_name=str(exception),
-                message=f'The exception for {app} from the standard "{standard}" expired on '
-                f"{exception.expires_on:%Y-%m-%d}, but {app} still uses "
-                + ", ".join(str(context.components[pk]) for pk in sorted(used))
-                + " in production.",
-                hint="Finish the migration, or renew the exception with a new accepted "
-                "architecture decision and expiry date.",
+                message=_(
+                    'The exception for %(application)s from the standard "%(standard)s" '
+                    "expired on %(expired_on)s, but %(application)s still uses %(components)s "
+                    "in production."
+                )
+                % {
+                    "application": app,
+                    "standard": standard,
+                    "expired_on": format(exception.expires_on, "%Y-%m-%d"),
+                    "components": ", ".join(str(context.components[pk]) for pk in sorted(used)),
+                },
+                hint=_(
+                    "Finish the migration, or renew the exception with a new accepted "
+                    "architecture decision and expiry date."
+                ),
                 org_unit_id=app.owner_org_unit_id,
             )
         )

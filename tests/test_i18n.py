@@ -149,3 +149,18 @@ def test_compiled_catalogue_matches_the_po_file(catalogue):
 
     stale = [e["msgid"] for e in catalogue["messages"] if lookup(e) != e["msgstr"]]
     assert stale == []
+
+
+@pytest.mark.django_db
+def test_governance_findings_are_german():
+    from architecture.governance import run_rules
+    from cmdb.factories import ApplicationFactory
+
+    app = ApplicationFactory(owner_team=None)
+    with translation.override("de"):
+        findings = [f for f in run_rules(rules=["missing_owner"]) if f.subject_id == app.pk]
+    assert findings
+    finding = findings[0]
+    assert finding.subject_kind == "application"
+    assert "verantwortliches Team" in finding.message
+    assert "verantwortliches Team" in finding.hint
