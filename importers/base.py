@@ -20,7 +20,8 @@ from django.db import transaction
 @dataclass
 class RowError:
     row: int | None
-    """1-based data row (the header is row 0), or None for the whole file."""
+    """The row as a spreadsheet shows it (the header is row 1, the first data row 2), or None
+    for the whole file."""
     column: str | None
     value: object
     expected: str

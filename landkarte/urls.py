@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from landkarte.graphql import LandkarteGraphQLView
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("graphql/", LandkarteGraphQLView.as_view(graphiql=True), name="graphql"),
+    path("exports/", include("importers.urls")),
 ]
