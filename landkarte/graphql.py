@@ -148,6 +148,45 @@ class BaseMutation(graphene.Mutation):
         return cls(errors=[], **result)
 
 
+class StepMutation(BaseMutation):
+    """One step of one object's workflow. Takes the object's `id`, an optional
+    `expectedVersion` and the step's own inputs (`arguments()` turns them into service
+    arguments), calls `service_function(obj, user=…, expected_version=…, **arguments)` and
+    returns the object in `result_field`. An object the user may not see (its type's
+    filter_queryset) is "not found": nobody acts on, or learns about, what they cannot read."""
+
+    class Meta:
+        abstract = True
+
+    node_type = None
+    result_field = ""
+    service_function = None
+
+    @classmethod
+    def arguments(cls, info, **kwargs) -> dict:
+        return kwargs
+
+    @classmethod
+    def result(cls, value):
+        return value
+
+    @classmethod
+    def perform(cls, info, id, expected_version=None, **kwargs):
+        model = cls.node_type._meta.model
+        obj = resolve_global_id(model, id, "id", cls.node_type._meta.name)
+        visible = cls.node_type.filter_queryset(model._default_manager.filter(pk=obj.pk), info)
+        if not visible.exists():
+            raise ValidationError(
+                {"id": ValidationError(_("%(type)s not found.") % {"type": model.__name__},
+                                       code="not_found")}
+            )  # fmt: skip
+        value = cls.service_function(
+            obj, user=info.context.user, expected_version=expected_version,
+            **cls.arguments(info, **kwargs),
+        )  # fmt: skip
+        return {cls.result_field: cls.result(value)}
+
+
 def ticket_arguments(**extra):
     """Arguments of a ticket transition: the object's `id`, `expectedVersion` and `extra`."""
     return type(

@@ -2,8 +2,6 @@
 
 import graphene
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
 
 from cmdb.graphql.mutations import decode_list, decode_references
 from cmdb.models import Application, ITComponent, OrgUnit, Service, Team
@@ -15,9 +13,9 @@ from itsm.graphql.types import (
     ProblemType,
     RequirementType,
 )
-from itsm.models import Change, ChangeTemplate, Incident, Problem, Requirement
+from itsm.models import Change, ChangeTemplate, Incident, Problem
 from itsm.services import changes, incidents, problems, requirements
-from landkarte.graphql import BaseMutation, resolve_global_id, ticket_arguments
+from landkarte.graphql import BaseMutation, StepMutation, resolve_global_id, ticket_arguments
 
 User = get_user_model()
 
@@ -86,27 +84,15 @@ class IncidentCreate(BaseMutation):
         return {"incident": incident}
 
 
-class IncidentMutation(BaseMutation):
-    """A transition of one incident: `id`, optional `expectedVersion`, and its own inputs."""
+class IncidentMutation(StepMutation):
+    """A transition of one incident."""
 
     class Meta:
         abstract = True
 
     incident = graphene.Field(IncidentType)
-    service_function = None
-
-    @classmethod
-    def arguments(cls, info, **kwargs) -> dict:
-        return kwargs
-
-    @classmethod
-    def perform(cls, info, id, expected_version=None, **kwargs):
-        incident = get_incident(id)
-        result = cls.service_function(
-            incident, user=info.context.user, expected_version=expected_version,
-            **cls.arguments(info, **kwargs),
-        )  # fmt: skip
-        return {"incident": result}
+    node_type = IncidentType
+    result_field = "incident"
 
 
 class IncidentAssign(IncidentMutation):
@@ -289,10 +275,6 @@ class IncidentMutations(graphene.ObjectType):
     problem_cancel = ProblemCancel.Field()
 
 
-def get_change(global_id):
-    return resolve_global_id(Change, global_id, "id", "ChangeType")
-
-
 CHANGE_REFERENCES = {
     "template": (ChangeTemplate, "ChangeTemplateType"),
     "owner_team": (Team, "TeamType"),
@@ -341,26 +323,15 @@ class ChangeCreate(BaseMutation):
         return {"change": change}
 
 
-class ChangeMutation(BaseMutation):
-    """A step of one change: `id`, optional `expectedVersion`, and its own inputs."""
+class ChangeMutation(StepMutation):
+    """A step of one change."""
 
     class Meta:
         abstract = True
 
     change = graphene.Field(ChangeType)
-    service_function = None
-
-    @classmethod
-    def arguments(cls, info, **kwargs) -> dict:
-        return kwargs
-
-    @classmethod
-    def perform(cls, info, id, expected_version=None, **kwargs):
-        result = cls.service_function(
-            get_change(id), user=info.context.user, expected_version=expected_version,
-            **cls.arguments(info, **kwargs),
-        )  # fmt: skip
-        return {"change": result}
+    node_type = ChangeType
+    result_field = "change"
 
 
 class ChangeUpdate(ChangeMutation):
@@ -455,10 +426,6 @@ class ChangeMutations(graphene.ObjectType):
     change_cancel = ChangeCancel.Field()
 
 
-def get_requirement(global_id):
-    return resolve_global_id(Requirement, global_id, "id", "RequirementType")
-
-
 class RequirementInputFields:
     title = graphene.String()
     description = graphene.String()
@@ -493,36 +460,15 @@ class RequirementSubmit(BaseMutation):
         return {"requirement": requirements.submit_requirement(user=info.context.user, **data)}
 
 
-class RequirementMutation(BaseMutation):
-    """A step of one requirement: `id`, optional `expectedVersion`, and its own inputs."""
+class RequirementMutation(StepMutation):
+    """A step of one requirement (only of a requirement the user may see)."""
 
     class Meta:
         abstract = True
 
     requirement = graphene.Field(RequirementType)
-    service_function = None
-
-    @classmethod
-    def arguments(cls, info, **kwargs) -> dict:
-        return kwargs
-
-    @classmethod
-    def perform(cls, info, id, expected_version=None, **kwargs):
-        requirement = get_requirement(id)
-        # Nobody acts on a requirement they may not see (and learns nothing about it).
-        if (
-            not requirements.visible_requirements(info.context.user)
-            .filter(pk=requirement.pk)
-            .exists()
-        ):
-            raise ValidationError(
-                {"id": ValidationError(_("Requirement not found."), code="not_found")}
-            )
-        result = cls.service_function(
-            requirement, user=info.context.user, expected_version=expected_version,
-            **cls.arguments(info, **kwargs),
-        )  # fmt: skip
-        return {"requirement": result}
+    node_type = RequirementType
+    result_field = "requirement"
 
 
 class RequirementUpdate(RequirementMutation):

@@ -4,11 +4,11 @@ import graphene
 
 from cmdb.models import ITComponent, OrgUnit, Vendor
 from itsm.models import Requirement
-from landkarte.graphql import BaseMutation, resolve_global_id, ticket_arguments
+from landkarte.graphql import BaseMutation, StepMutation, resolve_global_id, ticket_arguments
 from sourcing.graphql.queries import subject_from_ids
 from sourcing.graphql.types import AnswerType, AssessmentType, ProcurementCaseType
 from sourcing.models import Assessment, CriteriaCatalogue
-from sourcing.procurement_models import ProcurementCandidate, ProcurementCase
+from sourcing.procurement_models import ProcurementCandidate
 from sourcing.services import assessments, procurement
 
 
@@ -66,20 +66,13 @@ class AssessmentAnswer(BaseMutation):
         return {"answer": answer, "assessment": answer.assessment}
 
 
-class AssessmentMutation(BaseMutation):
+class AssessmentMutation(StepMutation):
     class Meta:
         abstract = True
 
     assessment = graphene.Field(AssessmentType)
-    service_function = None
-
-    @classmethod
-    def perform(cls, info, id, expected_version=None, **kwargs):
-        result = cls.service_function(
-            get_assessment(id), user=info.context.user, expected_version=expected_version,
-            **kwargs,
-        )  # fmt: skip
-        return {"assessment": result}
+    node_type = AssessmentType
+    result_field = "assessment"
 
 
 class AssessmentSubmit(AssessmentMutation):
@@ -104,10 +97,6 @@ class AssessmentReassess(AssessmentMutation):
     service_function = staticmethod(assessments.reassess)
 
 
-def get_case(global_id, field="id"):
-    return resolve_global_id(ProcurementCase, global_id, field, "ProcurementCaseType")
-
-
 class ProcurementCaseOpen(BaseMutation):
     class Arguments:
         title = graphene.String(required=True)
@@ -130,25 +119,18 @@ class ProcurementCaseOpen(BaseMutation):
         return {"procurement_case": case}
 
 
-class ProcurementCaseMutation(BaseMutation):
+class ProcurementCaseMutation(StepMutation):
     class Meta:
         abstract = True
 
     procurement_case = graphene.Field(ProcurementCaseType)
-    service_function = None
+    node_type = ProcurementCaseType
+    result_field = "procurement_case"
 
     @classmethod
-    def arguments(cls, info, **kwargs) -> dict:
-        return kwargs
-
-    @classmethod
-    def perform(cls, info, id, expected_version=None, **kwargs):
-        result = cls.service_function(
-            get_case(id), user=info.context.user, expected_version=expected_version,
-            **cls.arguments(info, **kwargs),
-        )  # fmt: skip
-        case = result.case if isinstance(result, ProcurementCandidate) else result
-        return {"procurement_case": case}
+    def result(cls, value):
+        # Adding a candidate returns the candidate; the API answers with its case.
+        return value.case if isinstance(value, ProcurementCandidate) else value
 
 
 def get_candidate(global_id, field):
