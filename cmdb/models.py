@@ -114,6 +114,7 @@ class Team(TimeStampedModel):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="teams", verbose_name=_("members")
     )
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     # Many-to-many fields are recorded too: who joined or left a team is a change.
     history = HistoricalRecords(m2m_fields=[members])

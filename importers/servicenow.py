@@ -9,8 +9,8 @@ Decisions worth knowing:
 * State ``-100`` is an unknown state: the row is reported as skipped and the incident keeps
   its last valid state. ``Awaiting Evidence`` becomes pending / awaiting caller.
 * Placeholders: existing teams are found by name, missing ones are created under the org unit
-  ``IMPORT`` (code ``IMPORT``, kind administration; Team has no external id, so the org unit
-  is the marker), applications for ``cmdb_ci`` get the external id
+  ``IMPORT`` (code ``IMPORT``, kind administration) with the external id
+  ``servicenow:group:<name>``, applications for ``cmdb_ci`` get the external id
   ``servicenow:ci:<value>``, vendors (found by that external id or by name)
   ``servicenow:vendor:<value>`` with country ``ZZ`` (user-assigned ISO 3166 code: unknown),
   problems the number ``PRB-SN-<n>``, changes their ServiceNow number in state draft,
@@ -240,7 +240,9 @@ class ServiceNowIncidentImporter(Importer):
         if missing:
             unit = self._org_unit(stage)
             for name in missing:
-                team = self._stamp(Team(name=name, org_unit=unit))
+                team = self._stamp(
+                    Team(name=name, org_unit=unit, external_id=f"servicenow:group:{name}")
+                )
                 team.save()
                 teams[name] = team
                 stage.created(team)

@@ -132,6 +132,7 @@ def test_linked_file_placeholders_are_marked(user):
         Team.objects.filter(org_unit=unit).count() == Team.objects.count() == 39
     )  # 40 values incl. "?"
     team = Team.objects.get(name="Group 25")
+    assert team.external_id == "servicenow:group:Group 25"
     assert team.history.first().history_change_reason == "import: servicenow incidents"
     assert team.history.first().history_user == user
 
