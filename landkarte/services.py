@@ -1,6 +1,6 @@
 """Helpers every app's service layer uses: permission checks and recorded saves."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from landkarte.roles import can_change
@@ -29,3 +29,25 @@ def save_with_history(instance, user, reason: str) -> None:
     instance._history_user = user
     instance._change_reason = history_reason(reason)
     instance.save()
+
+
+def lock_for_update(instance, expected_version: int | None = None, queryset=None):
+    """The row, locked until the transaction ends, so that two writers take turns. A stale
+    `expected_version` (someone else saved since the caller read it) is refused on `version`
+    with code "conflict", so that no update is lost. `queryset` may add joins; it must select
+    for update itself then."""
+    model = type(instance)
+    if queryset is None:
+        queryset = model._default_manager.select_for_update()
+    locked = queryset.get(pk=instance.pk)
+    if expected_version is not None and expected_version != locked.version:
+        raise ValidationError(
+            {
+                "version": ValidationError(
+                    _("Someone else changed this %(object)s; reload it and try again.")
+                    % {"object": model._meta.verbose_name},
+                    code="conflict",
+                )
+            }
+        )
+    return locked

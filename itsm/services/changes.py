@@ -57,7 +57,7 @@ from itsm.models.numbering import next_number
 from itsm.services.conflicts import freeze_window_conflicts
 from itsm.services.risk import assess_risk, exceeds
 from landkarte.roles import ARCHITECT, CHANGE_MANAGER, SERVICE_DESK, has_role, require_role
-from landkarte.services import history_reason, save_with_history
+from landkarte.services import history_reason, lock_for_update, save_with_history
 
 EDIT_ROLES = (SERVICE_DESK, CHANGE_MANAGER, ARCHITECT)
 
@@ -128,15 +128,7 @@ def _require_user(user) -> None:
 
 
 def _lock(change: Change, expected_version: int | None) -> Change:
-    """The change row, locked until the transaction ends, so that two writers take turns."""
-    locked = Change.objects.select_for_update().get(pk=change.pk)
-    if expected_version is not None and expected_version != locked.version:
-        raise _error(
-            "__all__",
-            _("Someone else changed this change; reload and try again."),
-            "conflict",
-        )
-    return locked
+    return lock_for_update(change, expected_version)
 
 
 def _check_transition(change: Change, target: str) -> None:

@@ -28,7 +28,7 @@ from itsm.choices import (
 from itsm.models import Incident, IncidentEvent, Problem, next_number
 from itsm.services import sla
 from landkarte.roles import SERVICE_DESK, has_role, require_role
-from landkarte.services import history_reason
+from landkarte.services import history_reason, lock_for_update
 
 # Anyone with a role except the auditor may report an incident and comment on their own.
 REPORTER_ROLES = ("service_desk", "change_manager", "architect", "procurement", "requester")
@@ -41,14 +41,7 @@ def error(field: str | None, message: str, code: str) -> ValidationError:
 
 
 def _lock(incident: Incident, expected_version: int | None) -> Incident:
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
-    if expected_version is not None and expected_version != locked.version:
-        raise error(
-            "version",
-            _("Someone else changed this incident; reload it and try again."),
-            "conflict",
-        )
-    return locked
+    return lock_for_update(incident, expected_version)
 
 
 def _save(incident: Incident, user, reason: str) -> None:

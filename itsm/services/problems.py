@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from itsm.choices import PROBLEM_TRANSITIONS, ProblemState
 from itsm.models import Incident, Problem, next_number
 from landkarte.roles import CHANGE_MANAGER, SERVICE_DESK, require_role
-from landkarte.services import history_reason
+from landkarte.services import history_reason, lock_for_update
 
 PROBLEM_ROLES = (SERVICE_DESK, CHANGE_MANAGER, "architect")
 
@@ -21,13 +21,7 @@ def error(field: str | None, message: str, code: str) -> ValidationError:
 
 
 def _lock(problem: Problem, expected_version: int | None) -> Problem:
-    locked = Problem.objects.select_for_update().get(pk=problem.pk)
-    if expected_version is not None and expected_version != locked.version:
-        raise error(
-            "version", _("Someone else changed this problem; reload it and try again."),
-            "conflict",
-        )  # fmt: skip
-    return locked
+    return lock_for_update(problem, expected_version)
 
 
 def _save(problem: Problem, user, reason: str) -> None:

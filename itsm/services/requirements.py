@@ -44,7 +44,7 @@ from landkarte.roles import (
     has_role,
     require_role,
 )
-from landkarte.services import history_reason
+from landkarte.services import history_reason, lock_for_update
 
 REVIEWER_ROLES = (ARCHITECT,)
 DELIVERY_ROLES = (ARCHITECT, CHANGE_MANAGER)
@@ -108,15 +108,7 @@ def _require_office_or_reviewer(user, requirement: Requirement) -> None:
 
 
 def _lock(requirement: Requirement, expected_version: int | None) -> Requirement:
-    """The row, locked until the transaction ends, so that two writers take turns."""
-    locked = Requirement.objects.select_for_update().get(pk=requirement.pk)
-    if expected_version is not None and expected_version != locked.version:
-        raise error(
-            "version",
-            _("Someone else changed this requirement; reload it and try again."),
-            "conflict",
-        )
-    return locked
+    return lock_for_update(requirement, expected_version)
 
 
 def _check_transition(requirement: Requirement, target: str, sources=None) -> None:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from landkarte.roles import PROCUREMENT, require_role
-from landkarte.services import history_reason, save_with_history
+from landkarte.services import history_reason, lock_for_update, save_with_history
 from sourcing.choices import ASSESSMENT_TRANSITIONS, AssessmentState, CatalogueStatus
 from sourcing.models import LEVELS, Answer, Assessment, CriteriaCatalogue, subject_scopes
 from sourcing.services.catalogues import BATCH_SIZE, default_catalogue
@@ -51,20 +51,11 @@ def _error(field: str, message: str, code: str, params: dict | None = None) -> V
 
 
 def _lock(assessment: Assessment, expected_version: int | None) -> Assessment:
-    """The assessment row, locked until the transaction ends, so that two writers take turns."""
     # of=("self",): PostgreSQL refuses to lock the nullable side of the subject outer joins.
-    locked = (
-        Assessment.objects.select_for_update(of=("self",))
-        .select_related("catalogue", "vendor", "component", "application")
-        .get(pk=assessment.pk)
+    queryset = Assessment.objects.select_for_update(of=("self",)).select_related(
+        "catalogue", "vendor", "component", "application"
     )
-    if expected_version is not None and expected_version != locked.version:
-        raise _error(
-            "__all__",
-            _("Someone else changed this assessment; reload and try again."),
-            "conflict",
-        )
-    return locked
+    return lock_for_update(assessment, expected_version, queryset)
 
 
 def _check_transition(assessment: Assessment, target: str) -> None:

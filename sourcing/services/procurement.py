@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from itsm.models import next_number
 from landkarte.roles import PROCUREMENT, require_role
-from landkarte.services import save_with_history
+from landkarte.services import lock_for_update, save_with_history
 from sourcing.choices import AssessmentState
 from sourcing.models import Answer, Assessment, CriteriaCatalogue
 from sourcing.procurement_models import (
@@ -242,15 +242,7 @@ def evaluate_case(
 
 
 def _lock(case: ProcurementCase, expected_version: int | None) -> ProcurementCase:
-    """The case row, locked until the transaction ends, so that two writers take turns."""
-    locked = ProcurementCase.objects.select_for_update().get(pk=case.pk)
-    if expected_version is not None and expected_version != locked.version:
-        raise _error(
-            "__all__",
-            _("Someone else changed this procurement case; reload and try again."),
-            "conflict",
-        )
-    return locked
+    return lock_for_update(case, expected_version)
 
 
 def _check_transition(case: ProcurementCase, target: str) -> None:

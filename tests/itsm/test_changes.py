@@ -699,16 +699,15 @@ def test_stale_expected_version_is_a_conflict(desk, app):
         lambda: svc.update_change(change, user=desk, title="Second editor", expected_version=seen),
         change,
         "conflict",
-        "__all__",
+        "version",
     )
-    assert found == {"__all__": ["conflict"]}
+    assert found == {"version": ["conflict"]}
     change.refresh_from_db()
     assert change.title == "First editor"
     with pytest.raises(ValidationError) as info:
         svc.submit_for_assessment(change, user=desk, expected_version=seen)
-    assert info.value.error_dict["__all__"][0].message == (
-        "Someone else changed this change; reload and try again."
-    )
+    error = info.value.error_dict["version"][0]
+    assert error.message == "Someone else changed this change; reload it and try again."
     assert svc.submit_for_assessment(change, user=desk, expected_version=seen + 1).version == (
         seen + 2
     )

@@ -307,11 +307,11 @@ def test_stale_version_is_a_conflict(case, buyer, field):
             case, user=buyer, candidate=field["strong"], justification="x",
             expected_version=case.version - 1,
         )  # fmt: skip
-    assert codes_of(refused.value) == {"__all__": {"conflict"}}
+    assert codes_of(refused.value) == {"version": {"conflict"}}
     assert snapshot(case) == before
     with pytest.raises(ValidationError) as refused:
         add_candidate(case, user=buyer, vendor=VendorFactory(), expected_version=case.version - 1)
-    assert codes_of(refused.value) == {"__all__": {"conflict"}}
+    assert codes_of(refused.value) == {"version": {"conflict"}}
 
 
 def test_publishing_fixes_the_catalogue(case, buyer, catalogue):
