@@ -6,6 +6,11 @@ from django.utils.translation import gettext as _
 from landkarte.roles import can_change
 
 
+def field_error(field: str | None, message: str, code: str, params: dict | None = None):
+    """A refusal attached to one input field (None: the input as a whole), with a code."""
+    return ValidationError({field or "__all__": ValidationError(message, code=code, params=params)})
+
+
 def require_change(user, app_label: str) -> None:
     if not can_change(user, app_label):
         raise PermissionDenied(

@@ -18,14 +18,11 @@ from architecture.choices import DECISION_TRANSITIONS, DecisionStatus
 from architecture.models import ArchitectureDecision, StandardException, TechnologyStandard
 from itsm.models import TicketCounter
 from landkarte.roles import ARCHITECT, require_role
+from landkarte.services import field_error as error
 from landkarte.services import history_reason, save_with_history
 
 DECISION_ROLES = (ARCHITECT,)
 M2M_FIELDS = ["applications", "components", "interfaces"]
-
-
-def error(field: str | None, message: str, code: str) -> ValidationError:
-    return ValidationError({field or "__all__": ValidationError(message, code=code)})
 
 
 def next_decision_number() -> str:

@@ -57,6 +57,7 @@ from itsm.models.numbering import next_number
 from itsm.services.conflicts import freeze_window_conflicts
 from itsm.services.risk import assess_risk, exceeds
 from landkarte.roles import ARCHITECT, CHANGE_MANAGER, SERVICE_DESK, has_role, require_role
+from landkarte.services import field_error as _error
 from landkarte.services import history_reason, lock_for_update, save_with_history
 
 EDIT_ROLES = (SERVICE_DESK, CHANGE_MANAGER, ARCHITECT)
@@ -112,10 +113,6 @@ class RequiredApproval:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _error(field: str, message: str, code: str, params: dict | None = None) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code, params=params)})
 
 
 def _now(now):

@@ -28,16 +28,13 @@ from itsm.choices import (
 from itsm.models import Incident, IncidentEvent, Problem, next_number
 from itsm.services import sla
 from landkarte.roles import SERVICE_DESK, has_role, require_role
+from landkarte.services import field_error as error
 from landkarte.services import history_reason, lock_for_update
 
 # Anyone with a role except the auditor may report an incident and comment on their own.
 REPORTER_ROLES = ("service_desk", "change_manager", "architect", "procurement", "requester")
 # Superusers pass every role check.
 AGENT_ROLES = (SERVICE_DESK,)
-
-
-def error(field: str | None, message: str, code: str) -> ValidationError:
-    return ValidationError({field or "__all__": ValidationError(message, code=code)})
 
 
 def _lock(incident: Incident, expected_version: int | None) -> Incident:

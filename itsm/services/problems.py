@@ -11,13 +11,10 @@ from django.utils.translation import gettext as _
 from itsm.choices import PROBLEM_TRANSITIONS, ProblemState
 from itsm.models import Incident, Problem, next_number
 from landkarte.roles import CHANGE_MANAGER, SERVICE_DESK, require_role
+from landkarte.services import field_error as error
 from landkarte.services import history_reason, lock_for_update
 
 PROBLEM_ROLES = (SERVICE_DESK, CHANGE_MANAGER, "architect")
-
-
-def error(field: str | None, message: str, code: str) -> ValidationError:
-    return ValidationError({field or "__all__": ValidationError(message, code=code)})
 
 
 def _lock(problem: Problem, expected_version: int | None) -> Problem:

@@ -44,6 +44,7 @@ from landkarte.roles import (
     has_role,
     require_role,
 )
+from landkarte.services import field_error as error
 from landkarte.services import history_reason, lock_for_update
 
 REVIEWER_ROLES = (ARCHITECT,)
@@ -62,10 +63,6 @@ REVIEWER_EDITABLE_STATES = {RequirementState.SUBMITTED, RequirementState.IN_REVI
 LINKABLE_STATES = {
     RequirementState.APPROVED, RequirementState.PLANNED, RequirementState.IN_DELIVERY,
 }  # fmt: skip
-
-
-def error(field: str | None, message: str, code: str) -> ValidationError:
-    return ValidationError({field or "__all__": ValidationError(message, code=code)})
 
 
 # --- who may act ----------------------------------------------------------------------------

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from landkarte.roles import PROCUREMENT, require_role
+from landkarte.services import field_error as _error
 from landkarte.services import history_reason, lock_for_update, save_with_history
 from sourcing.choices import ASSESSMENT_TRANSITIONS, AssessmentState, CatalogueStatus
 from sourcing.models import LEVELS, Answer, Assessment, CriteriaCatalogue, subject_scopes
@@ -44,10 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_VALIDITY_YEARS = 1
-
-
-def _error(field: str, message: str, code: str, params: dict | None = None) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code, params=params)})
 
 
 def _lock(assessment: Assessment, expected_version: int | None) -> Assessment:

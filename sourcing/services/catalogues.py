@@ -23,13 +23,13 @@ import json
 from pathlib import Path
 
 import yaml
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from landkarte.roles import PROCUREMENT, require_role
+from landkarte.services import field_error as _error
 from landkarte.services import save_with_history
 from sourcing.choices import CATALOGUE_TRANSITIONS, CatalogueStatus
 from sourcing.models import LEVELS, CriteriaCatalogue, Criterion, version_key
@@ -48,10 +48,6 @@ SHIPPED_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "sovereign
 
 # Keeps a bulk insert under SQLite's 999 parameters (the history table has ~24 columns).
 BATCH_SIZE = 30
-
-
-def _error(field: str, message: str, code: str, params: dict | None = None) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code, params=params)})
 
 
 def _jsonable(value):

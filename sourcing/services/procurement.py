@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from itsm.models import next_number
 from landkarte.roles import PROCUREMENT, require_role
+from landkarte.services import field_error as _error
 from landkarte.services import lock_for_update, save_with_history
 from sourcing.choices import AssessmentState
 from sourcing.models import Answer, Assessment, CriteriaCatalogue
@@ -66,10 +67,6 @@ REFERENCE_PREFIX = "VG"  # Vergabe
 
 ASSESSMENT_MISSING = "assessment_missing"
 KNOCKOUT_FAILED = "knockout_failed"
-
-
-def _error(field: str, message: str, code: str, params: dict | None = None) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code, params=params)})
 
 
 # --- evaluation ------------------------------------------------------------------------------
