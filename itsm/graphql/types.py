@@ -20,11 +20,9 @@ from itsm.requirement_filtersets import RequirementFilterSet
 from itsm.services import changes as change_services
 from itsm.services import conflicts
 from itsm.services import incidents as incident_services
+from itsm.services.incidents import visible_incident_events, visible_incidents
 from itsm.services.requirements import visible_requirements
 from landkarte.graphql import BaseNodeType
-from landkarte.roles import has_role
-
-STAFF_ROLES = ("service_desk", "change_manager", "architect", "procurement", "auditor")
 
 
 class IncidentEventType(BaseNodeType):
@@ -35,11 +33,7 @@ class IncidentEventType(BaseNodeType):
 
     @classmethod
     def filter_queryset(cls, queryset, info):
-        queryset = super().filter_queryset(queryset, info)
-        # Work notes are internal: people outside IT see only the public timeline.
-        if not has_role(info.context.user, *STAFF_ROLES):
-            queryset = queryset.filter(is_public=True)
-        return queryset
+        return visible_incident_events(info.context.user, super().filter_queryset(queryset, info))
 
 
 class IncidentType(BaseNodeType):
@@ -60,12 +54,7 @@ class IncidentType(BaseNodeType):
 
     @classmethod
     def filter_queryset(cls, queryset, info):
-        queryset = super().filter_queryset(queryset, info)
-        user = info.context.user
-        # People outside IT (requesters) follow their own incidents, not everybody's.
-        if not has_role(user, *STAFF_ROLES):
-            queryset = queryset.filter(caller=user)
-        return queryset
+        return visible_incidents(info.context.user, super().filter_queryset(queryset, info))
 
     known_errors = graphene.List(
         graphene.NonNull(lambda: ProblemType), required=True,

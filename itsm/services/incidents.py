@@ -27,7 +27,7 @@ from itsm.choices import (
 )
 from itsm.models import Incident, IncidentEvent, Problem, next_number
 from itsm.services import sla
-from landkarte.roles import SERVICE_DESK, has_role, require_role
+from landkarte.roles import AUDITOR, SERVICE_DESK, can_read, has_role, require_role
 from landkarte.services import field_error as error
 from landkarte.services import history_reason, lock_for_update
 
@@ -35,6 +35,8 @@ from landkarte.services import history_reason, lock_for_update
 REPORTER_ROLES = ("service_desk", "change_manager", "architect", "procurement", "requester")
 # Superusers pass every role check.
 AGENT_ROLES = (SERVICE_DESK,)
+# IT staff and auditors follow every incident; everybody else only the ones they raised.
+STAFF_ROLES = ("service_desk", "change_manager", "architect", "procurement", AUDITOR)
 
 
 def _lock(incident: Incident, expected_version: int | None) -> Incident:
@@ -399,3 +401,23 @@ def related_for(incident: Incident) -> dict:
 
 def can_work_on(user) -> bool:
     return has_role(user, *AGENT_ROLES)
+
+
+def visible_incidents(user, queryset=None):
+    """The incidents `user` may see: IT staff and auditors all, requesters their own."""
+    queryset = Incident.objects.all() if queryset is None else queryset
+    if not can_read(user):
+        return queryset.none()
+    if not has_role(user, *STAFF_ROLES):
+        queryset = queryset.filter(caller=user)
+    return queryset
+
+
+def visible_incident_events(user, queryset=None):
+    """Work notes are internal: people outside IT see only the public timeline."""
+    queryset = IncidentEvent.objects.all() if queryset is None else queryset
+    if not can_read(user):
+        return queryset.none()
+    if not has_role(user, *STAFF_ROLES):
+        queryset = queryset.filter(is_public=True)
+    return queryset
