@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint benchmark schema
+.PHONY: setup run test lint benchmark schema browser
 
 setup: $(VENV)/.installed
 
@@ -20,8 +20,16 @@ run: setup
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
-# Set up and run the whole suite (lint, then pytest) on SQLite, or on DATABASE_URL when set.
-test: setup lint
+# The browser tests drive Debian's chromium package (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Set up and run the whole suite (lint, then pytest, browser tests included) on SQLite, or on
+# DATABASE_URL when set.
+test: setup browser lint
 	@echo "== database: $${DATABASE_URL:-SQLite (default)}"
 	SECRET_KEY=$${SECRET_KEY:-landkarte-test-only} $(PY) -m pytest
 

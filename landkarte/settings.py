@@ -4,6 +4,7 @@ Safe by default: DEBUG is off unless set, and without DEBUG a SECRET_KEY must be
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The product runs in closed networks without a web server in front: it serves its own
+    # scripts and styles.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +86,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "landkarte.pages.navigation",
             ],
         },
     },
@@ -122,7 +128,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-LOGIN_URL = "admin:login"
+# Serve from the apps' static folders too, so that no collectstatic is needed to start (and
+# do not warn that STATIC_ROOT is missing then).
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 GRAPHENE = {
     "SCHEMA": "landkarte.schema.schema",

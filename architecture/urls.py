@@ -1,0 +1,5 @@
+"""The architecture pages."""
+
+app_name = "architecture"
+
+urlpatterns = []

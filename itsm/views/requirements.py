@@ -1,0 +1,3 @@
+"""Pages: requirements."""
+
+urlpatterns = []

@@ -1,0 +1,5 @@
+"""The sourcing pages."""
+
+app_name = "sourcing"
+
+urlpatterns = []
