@@ -863,3 +863,108 @@ def run_rules(
         units = _subtree_ids(org_unit)
         findings = [f for f in findings if _in_org_units(f, units, context)]
     return sorted(findings, key=_severity_order)
+
+
+# --- one application -------------------------------------------------------------------------
+
+
+class ApplicationGovernanceContext(GovernanceContext):
+    """A governance run around one application: the application and its neighbours (every
+    end of the interfaces it provides or consumes, needed by the dependency and data-transfer
+    rules), but only the application's own production uses and its own assessment. The number
+    of queries does not grow with the landscape or with the number of neighbours."""
+
+    def __init__(self, application, on=None, thresholds=None):
+        super().__init__(on=on, thresholds=thresholds)
+        self.application_id = (
+            application.pk if isinstance(application, Application) else int(application)
+        )
+
+    @cached_property
+    def interface_ids(self) -> set[int]:
+        """Interfaces the application provides or consumes."""
+        from cmdb.models import InterfaceConsumer
+
+        pk = self.application_id
+        provided = set(Interface.objects.filter(provider_id=pk).values_list("pk", flat=True))
+        consumed = set(
+            InterfaceConsumer.objects.filter(consumer_id=pk).values_list("interface_id", flat=True)
+        )
+        return provided | consumed
+
+    @cached_property
+    def applications(self) -> dict[int, Application]:
+        from cmdb.models import InterfaceConsumer
+
+        pk = self.application_id
+        # Every end of every interface the application provides or consumes.
+        neighbours = InterfaceConsumer.objects.filter(
+            interface_id__in=Interface.objects.filter(
+                Q(provider_id=pk) | Q(links__consumer_id=pk)
+            ).values("pk")
+        )
+        ids = {pk}
+        for consumer_id, provider_id in neighbours.values_list("consumer_id", "provider_id"):
+            ids.update((consumer_id, provider_id))
+        apps = Application.objects.filter(application_alive_q(self.on), pk__in=ids).order_by(
+            "name", "pk"
+        )
+        return {app.pk: app for app in apps}
+
+    @cached_property
+    def production_uses(self) -> list[ApplicationComponent]:
+        if self.application_id not in self.applications:
+            return []
+        return list(
+            ApplicationComponent.objects.filter(
+                application_id=self.application_id, environment=Environment.PRODUCTION
+            )
+            .select_related("component", "component__vendor")
+            .order_by("component_id")
+        )
+
+    @cached_property
+    def critical_applications(self) -> list[Application]:
+        app = self.applications.get(self.application_id)
+        return [app] if app is not None and app.criticality in CRITICAL else []
+
+    def concerns(self, finding: Finding) -> bool:
+        """Whether a finding of this run is about the application."""
+        kind, subject = finding.subject_kind, finding.subject_id
+        if kind == "application":
+            return subject == self.application_id
+        if kind == "interface":
+            return subject in self.interface_ids
+        if kind == "component":
+            return subject in self.users_of
+        if kind == "capability":
+            return self.application_id in self.capability_applications.get(subject, [])
+        # Exceptions: only the application's own production uses are loaded, so an expired
+        # exception finding can only be the application's own.
+        return kind == "exception"
+
+
+def application_findings(
+    application: Application | int,
+    *,
+    on: datetime.date | None = None,
+    rules: Iterable[str] | None = None,
+    severity: str | None = None,
+    thresholds: dict | None = None,
+) -> list[Finding]:
+    """The findings of the governance rules (all, or `rules`) about one application on `on`:
+    those whose subject is the application, an interface it provides or consumes, a component
+    it uses in production, a capability it supports, or an exception it holds. Most severe
+    first; `severity` keeps findings at or above it. A bounded number of queries."""
+    codes = list(RULES) if rules is None else list(rules)
+    unknown = [code for code in codes if code not in RULES]
+    if unknown:
+        raise ValueError(f"Unknown governance rule(s): {', '.join(unknown)}")
+    if severity is not None and severity not in SEVERITY_RANK:
+        raise ValueError(f"Unknown severity {severity!r}")
+    context = ApplicationGovernanceContext(application, on=on, thresholds=thresholds)
+    findings = [f for code in codes for f in RULES[code](context) if context.concerns(f)]
+    if severity is not None:
+        minimum = SEVERITY_RANK[severity]
+        findings = [f for f in findings if SEVERITY_RANK[f.severity] >= minimum]
+    return sorted(findings, key=_severity_order)

@@ -188,3 +188,21 @@ def landscape_diff(
     _compare(apps_before, apps_after, diff)
     _compare(ifs_before, ifs_after, diff)
     return diff
+
+
+def applications_queryset_as_of(moment: datetime.date | datetime.datetime | None):
+    """The applications at `moment` as a queryset that can be filtered, sorted and paged:
+    for a past moment the records as recorded then (history, deleted records included, which
+    are historical instances), for a future moment (or none) the current records. Combine with
+    the lifecycle filter (application_alive_q / the filterset's `as_of`) for what runs then."""
+    if moment is None:
+        return Application.objects.all()
+    moment = to_moment(moment)
+    if _is_future(moment):
+        return Application.objects.all()
+    return Application.history.as_of(moment)
+
+
+def is_recorded_moment(moment: datetime.date | datetime.datetime) -> bool:
+    """True when `moment` lies in the past (the landscape comes from history, not the plan)."""
+    return not _is_future(to_moment(moment))
