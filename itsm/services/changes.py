@@ -743,3 +743,159 @@ def cancel_change(change: Change, *, user, reason: str, expected_version=None, n
         change.state = ChangeState.CANCELLED
         _save(change, user, f"cancelled: {reason}")
     return change
+
+
+# --- reading for pages (appended) -------------------------------------------------------------
+
+# The steps a page may offer, in the order of the lifecycle.
+ACTION_SUBMIT = "submit"
+ACTION_ASSESS = "assess"
+ACTION_REQUEST_AUTHORIZATION = "request_authorization"
+ACTION_APPROVE = "approve"
+ACTION_REJECT = "reject"
+ACTION_SCHEDULE = "schedule"
+ACTION_START = "start"
+ACTION_COMPLETE = "complete"
+ACTION_CLOSE = "close"
+ACTION_CANCEL = "cancel"
+
+
+def _required_from_loaded(change: Change) -> list[RequiredApproval]:
+    """required_approvals() for a change whose `applications` (with their owner teams) and
+    `approvals` were prefetched: the same rule, answered without further queries."""
+    if change.change_type == ChangeType.STANDARD:
+        return []
+    if change.change_type == ChangeType.EMERGENCY:
+        slots = [
+            RequiredApproval(label=_("Emergency CAB (a change manager)"), role=ROLE_EMERGENCY_CAB)
+        ]
+    else:
+        slots = [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
+        if change.risk == ChangeRisk.HIGH:
+            teams = {
+                app.owner_team.pk: app.owner_team
+                for app in change.applications.all()
+                if app.owner_team is not None
+            }
+            slots += [
+                RequiredApproval(label=_("Owning team %(team)s") % {"team": team}, team=team)
+                for team in sorted(teams.values(), key=lambda team: (team.name, team.pk))
+            ]
+    approvals = sorted(change.approvals.all(), key=lambda a: (a.decided_at, a.pk))
+    for slot in slots:
+        given = [approval for approval in approvals if slot.matches(approval)]
+        if given:
+            slot.approval = given[-1]
+            slot.satisfied = slot.approval.decision == ApprovalDecision.APPROVED
+    return slots
+
+
+def _decidable(user, slots: list[RequiredApproval], team_ids: set[int]) -> list:
+    """The requirements `user` may decide (as _may_decide, with the user's teams known)."""
+    if user.is_superuser:
+        return list(slots)
+    manager = has_role(user, CHANGE_MANAGER)
+    return [
+        slot for slot in slots if (slot.team.pk in team_ids if slot.team is not None else manager)
+    ]
+
+
+def changes_awaiting_approval(user, queryset=None) -> list[tuple[Change, list[RequiredApproval]]]:
+    """The changes awaiting authorization on which `user` may give a still missing decision,
+    each with those open requirements; never a change the user requested (four eyes; a
+    superuser excepted). A fixed number of queries however many changes wait."""
+    from django.db.models import Prefetch
+
+    from cmdb.models import Application
+
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    queryset = Change.objects.all() if queryset is None else queryset
+    queryset = (
+        queryset.filter(state=ChangeState.AUTHORIZATION)
+        .select_related("requested_by", "assignee", "owner_team")
+        .prefetch_related(
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related("owner_team").order_by("name"),
+            ),
+            Prefetch(
+                "approvals",
+                queryset=ChangeApproval.objects.select_related("approver", "on_behalf_of_team"),
+            ),
+        )
+        .order_by("planned_start", "pk")
+    )
+    if not user.is_superuser:
+        queryset = queryset.exclude(requested_by=user)
+    team_ids = set(user.teams.values_list("pk", flat=True))
+    waiting = []
+    for change in queryset:
+        slots = _required_from_loaded(change)
+        mine = [slot for slot in _decidable(user, slots, team_ids) if not slot.satisfied]
+        if mine:
+            waiting.append((change, mine))
+    return waiting
+
+
+def decision_options(change: Change, user, slots=None) -> list[RequiredApproval]:
+    """The requirements `user` may approve or reject on this change now (open ones first;
+    decided ones may be decided again while the change awaits authorization). Empty when
+    the user may not decide at all: wrong state, requested it themselves, not an approver."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    if change.requested_by_id == user.pk and not user.is_superuser:
+        return []
+    if change.state == ChangeState.ASSESSMENT:
+        # Only a change manager may reject in assessment (reject_change).
+        if has_role(user, CHANGE_MANAGER):
+            return [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
+        return []
+    if change.state != ChangeState.AUTHORIZATION:
+        return []
+    slots = required_approvals(change) if slots is None else slots
+    team_ids = set(user.teams.values_list("pk", flat=True)) if not user.is_superuser else set()
+    mine = _decidable(user, slots, team_ids)
+    return sorted(mine, key=lambda slot: slot.satisfied)
+
+
+def available_actions(change: Change, user, slots=None) -> list[str]:
+    """The steps `user` may try on `change` in its current state (ACTION_* names, in lifecycle
+    order), from the transition table and the roles each service function requires. A step
+    offered may still be refused for its inputs (a missing plan, approvals, a freeze window);
+    the service says why. `slots`: required_approvals(change), if already computed."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    allowed = CHANGE_TRANSITIONS[change.state]
+    editor = has_role(user, *EDIT_ROLES)
+    actions = []
+    if editor and ChangeState.ASSESSMENT in allowed and change.state == ChangeState.DRAFT:
+        actions.append(ACTION_SUBMIT)
+    if editor and change.state == ChangeState.ASSESSMENT:
+        actions.append(ACTION_ASSESS)
+    if (
+        editor
+        and change.change_type != ChangeType.STANDARD
+        and ChangeState.AUTHORIZATION in allowed
+    ):
+        actions.append(ACTION_REQUEST_AUTHORIZATION)
+    options = decision_options(change, user, slots)
+    if options and change.state == ChangeState.AUTHORIZATION:
+        actions.append(ACTION_APPROVE)
+    if options and ChangeState.REJECTED in allowed:
+        actions.append(ACTION_REJECT)
+    if editor and ChangeState.SCHEDULED in allowed:
+        standard = change.change_type == ChangeType.STANDARD
+        if (standard and change.state == ChangeState.ASSESSMENT) or (
+            not standard and change.state == ChangeState.AUTHORIZATION
+        ):
+            actions.append(ACTION_SCHEDULE)
+    if editor and ChangeState.IMPLEMENTING in allowed:
+        actions.append(ACTION_START)
+    if editor and ChangeState.REVIEW in allowed:
+        actions.append(ACTION_COMPLETE)
+    if has_role(user, CHANGE_MANAGER) and ChangeState.CLOSED in allowed:
+        actions.append(ACTION_CLOSE)
+    if editor and ChangeState.CANCELLED in allowed:
+        actions.append(ACTION_CANCEL)
+    return actions

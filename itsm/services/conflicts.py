@@ -291,3 +291,104 @@ def change_conflicts(start, end, depth: int | None = None) -> list[Conflict]:
                 change, apps[change.pk], change.planned_start, change.planned_end
             )
     return conflicts
+
+
+# --- set-wise reading for pages (appended) ----------------------------------------------------
+
+
+class _LoadedNeighbourhood:
+    """Like _Neighbourhood, but answered from a dependency graph loaded into memory once
+    (cmdb.graph.LoadedGraph): no query per application, for pages showing many changes.
+    Among predecessors one level closer, the smallest id is taken as the parent, as
+    cmdb.graph does."""
+
+    def __init__(self, depth: int, graph):
+        self.depth = depth
+        self.graph = graph
+        self._cache: dict[int, dict[int, tuple[int, list[int], bool]]] = {}
+
+    def _walk(self, adjacency, start: int) -> dict[int, tuple[int, list[int]]]:
+        parents: dict[int, int] = {}
+        seen = {start: 0}
+        frontier = [start]
+        level = 0
+        while frontier and level < self.depth:
+            level += 1
+            following = []
+            for node in sorted(frontier):
+                for neighbour in sorted(adjacency.get(node, ())):
+                    if neighbour not in seen:
+                        seen[neighbour] = level
+                        parents[neighbour] = node
+                        following.append(neighbour)
+            frontier = following
+        found = {}
+        for node, node_depth in seen.items():
+            if node == start:
+                continue
+            path = [node]
+            while path[-1] != start:
+                path.append(parents[path[-1]])
+            path.reverse()
+            found[node] = (node_depth, path)
+        return found
+
+    def of(self, app_id: int) -> dict[int, tuple[int, list[int], bool]]:
+        if app_id not in self._cache:
+            found: dict[int, tuple[int, list[int], bool]] = {}
+            for node, (node_depth, path) in self._walk(self.graph.consumers, app_id).items():
+                found[node] = (node_depth, path, True)
+            for node, (node_depth, path) in self._walk(self.graph.providers, app_id).items():
+                known = found.get(node)
+                if known is None or node_depth < known[0]:
+                    found[node] = (node_depth, path, False)
+            self._cache[app_id] = found
+        return self._cache[app_id]
+
+
+def conflicts_for_changes(changes, depth: int | None = None, graph=None) -> dict[int, list]:
+    """The conflicts of each given change, as conflicts_for() finds them (other active changes
+    in overlapping windows on the same or connected applications, then freeze windows), but
+    for many changes at once with a fixed number of queries: the active changes overlapping
+    the period the given ones span, their applications, the dependency graph (loaded once,
+    or `graph`, a cmdb.graph.LoadedGraph) and the freeze windows.
+
+    Only changes that may still happen get conflicts (not cancelled, rejected or closed, and
+    with a planned window); the others map to an empty list. Returns change pk → conflicts."""
+    from cmdb.graph import LoadedGraph
+
+    changes = list(changes)
+    result: dict[int, list[Conflict]] = {change.pk: [] for change in changes}
+    targets = [
+        change for change in changes if change.has_window and change.state not in INACTIVE_STATES
+    ]
+    if not targets:
+        return result
+    start = min(change.planned_start for change in targets)
+    end = max(change.planned_end for change in targets)
+    others = list(
+        active_changes()
+        .filter(planned_start__lt=end, planned_end__gt=start)
+        .prefetch_related("applications")
+        .order_by("planned_start", "pk")
+    )
+    apps = {other.pk: _apps(other) for other in others}
+    near = _LoadedNeighbourhood(conflict_depth(depth), graph or LoadedGraph())
+    for change in targets:
+        change_apps = apps.get(change.pk)
+        if change_apps is None:  # saved in between; read its scope on its own
+            change_apps = apps[change.pk] = _apps(change)
+        found = []
+        for other in others:
+            if other.planned_start >= change.planned_end:
+                break
+            if other.pk == change.pk or other.planned_end <= change.planned_start:
+                continue
+            found += _pair_conflicts(change, change_apps, other, apps[other.pk], near)
+        result[change.pk] = found
+    index = _FreezeIndex(start, end, {app_id for change in targets for app_id in apps[change.pk]})
+    for change in targets:
+        result[change.pk] += index.conflicts(
+            change, apps[change.pk], change.planned_start, change.planned_end
+        )
+    return result
