@@ -365,3 +365,46 @@ def reassess(
             answers.append(blank)
         _create_answers(user, answers, f"copied from assessment {old.pk}")
     return new
+
+
+# --- reading for pages (appended) ------------------------------------------------------------
+
+ACTION_ANSWER = "answer"
+ACTION_SUBMIT = "submit"
+ACTION_APPROVE = "approve"
+ACTION_RETURN = "return"
+ACTION_REASSESS = "reassess"
+
+
+def allowed_assessment_actions(assessment: Assessment, user) -> set[str]:
+    """The steps `user` may take on `assessment` now (answer, submit, approve, return,
+    reassess), by the same rules the functions above enforce, so that a page offers exactly
+    these: procurement role; answers and submission only on a draft; approval by someone
+    other than the assessor (four eyes); re-assessment of an approved or superseded one
+    without another re-assessment in progress."""
+    from landkarte.roles import has_role
+
+    if not has_role(user, PROCUREMENT):
+        return set()
+    state = assessment.state
+    targets = ASSESSMENT_TRANSITIONS[state]
+    actions = set()
+    if state == AssessmentState.DRAFT:
+        actions.add(ACTION_ANSWER)
+    if AssessmentState.SUBMITTED in targets:
+        actions.add(ACTION_SUBMIT)
+    if AssessmentState.APPROVED in targets and assessment.assessor_id != user.pk:
+        actions.add(ACTION_APPROVE)
+    if state == AssessmentState.SUBMITTED and AssessmentState.DRAFT in targets:
+        actions.add(ACTION_RETURN)
+    if state in (AssessmentState.APPROVED, AssessmentState.SUPERSEDED):
+        open_states = [AssessmentState.DRAFT, AssessmentState.SUBMITTED]
+        if not assessment.reassessments.filter(state__in=open_states).exists():
+            actions.add(ACTION_REASSESS)
+    return actions
+
+
+def unanswered_knockouts(assessment: Assessment) -> list[str]:
+    """The knock-out criteria that still need an answer before the assessment can be
+    submitted (the rule of `submit_assessment`), in catalogue order."""
+    return _unanswered_for_submit(assessment)

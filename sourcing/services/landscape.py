@@ -596,3 +596,24 @@ def sovereignty_risk_by_org_unit(
         )
         for unit in OrgUnit.objects.filter(level=level).order_by("tree_id", "lft")
     ]
+
+
+def sovereignty_risk_with_org_units(
+    *,
+    org_unit: OrgUnit | None = None,
+    level: int = 1,
+    catalogue: CriteriaCatalogue | None = None,
+    on: datetime.date | None = None,
+    shared_platform_min_dependents: int = SHARED_PLATFORM_MIN_DEPENDENTS,
+) -> tuple[LandscapeRisk, list[OrgUnitRisk]]:
+    """`sovereignty_risk(org_unit=...)` and `sovereignty_risk_by_org_unit(level)` from one
+    walk over the landscape (the effective levels and the graph are computed once), for a
+    page that shows both."""
+    landscape = _landscape(catalogue, on, shared_platform_min_dependents)
+    units = [
+        OrgUnitRisk(
+            org_unit_id=unit.pk, code=unit.code, name=unit.name, risk=_risk(landscape, unit)
+        )
+        for unit in OrgUnit.objects.filter(level=level).order_by("tree_id", "lft")
+    ]
+    return _risk(landscape, org_unit), units

@@ -494,3 +494,31 @@ def cancel_case(
         case.cancelled_at = now or timezone.now()
         _move(case, ProcurementState.CANCELLED, user, reason)
     return case
+
+
+# --- reading for pages (appended) ------------------------------------------------------------
+
+ACTION_PUBLISH = "publish"
+ACTION_EVALUATE = "evaluate"
+ACTION_AWARD = "award"
+ACTION_CANCEL = "cancel"
+
+_ACTION_TARGETS = {
+    ACTION_PUBLISH: ProcurementState.PUBLISHED,
+    ACTION_EVALUATE: ProcurementState.EVALUATION,
+    ACTION_AWARD: ProcurementState.AWARDED,
+    ACTION_CANCEL: ProcurementState.CANCELLED,
+}
+
+
+def allowed_case_actions(case: ProcurementCase, user) -> set[str]:
+    """The steps `user` may take on `case` now (publish, evaluate, award, cancel): the
+    procurement role and the transition table. Whether a chosen candidate may win is decided by
+    `award_case` (the knock-out gate), which names the refusal."""
+    from landkarte.roles import PROCUREMENT as ROLE
+    from landkarte.roles import has_role
+
+    if not has_role(user, ROLE):
+        return set()
+    targets = PROCUREMENT_TRANSITIONS[case.state]
+    return {action for action, target in _ACTION_TARGETS.items() if target in targets}

@@ -509,3 +509,60 @@ def score_application(
         not_applicable={code for code, level in levels.items() if level is None},
         protection_class=protection_class,
     )
+
+
+# --- reading for pages (appended) ------------------------------------------------------------
+
+
+def pick_current(assessments, *, on: datetime.date | None = None) -> Assessment | None:
+    """The current assessment among already loaded assessments of one subject, by the rule of
+    `current_assessment` (approved, valid on `on`, latest catalogue version, latest approval),
+    without a query."""
+    on = on or timezone.localdate()
+    valid = [
+        assessment
+        for assessment in assessments
+        if assessment.state == AssessmentState.APPROVED
+        and (assessment.valid_until is None or assessment.valid_until >= on)
+    ]
+    return max(
+        valid,
+        key=lambda assessment: (
+            assessment.catalogue.version_key,
+            assessment.approved_at,
+            assessment.pk,
+        ),
+        default=None,
+    )
+
+
+def scorable_assessments(queryset=None):
+    """Assessments with what `score_assessment` reads (catalogue, criteria, answers) loaded in
+    a constant number of queries, for lists that show scores and grades."""
+    from django.db.models import Prefetch
+
+    from sourcing.models import Answer
+
+    queryset = Assessment.objects.all() if queryset is None else queryset
+    return queryset.select_related("catalogue").prefetch_related(
+        Prefetch("answers", queryset=Answer.objects.select_related("criterion")),
+        "catalogue__criteria",
+    )
+
+
+def current_assessments(
+    field_name: str, subject_ids, *, on: datetime.date | None = None
+) -> dict[int, Assessment]:
+    """Subject id → its current assessment (see `current_assessment`) for many vendors, IT
+    components or applications (`field_name`: vendor, component, application) at once, ready to
+    be scored without further queries."""
+    on = on or timezone.localdate()
+    found: dict[int, list[Assessment]] = {}
+    rows = scorable_assessments(
+        Assessment.objects.filter(
+            **{f"{field_name}_id__in": list(subject_ids)}, state=AssessmentState.APPROVED
+        ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+    )
+    for assessment in rows:
+        found.setdefault(getattr(assessment, f"{field_name}_id"), []).append(assessment)
+    return {subject_id: pick_current(items, on=on) for subject_id, items in found.items()}
