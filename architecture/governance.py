@@ -4,10 +4,10 @@ Each rule is `rule(context) -> list[Finding]`, registered with `@rule(code, seve
 description=...)` in `RULES`. A `GovernanceContext` loads what several rules share once (the
 applications alive on the date, their production component uses, the dependency graph), so
 that running every rule costs a bounded number of queries: it does not grow with the number of
-applications, interfaces or capabilities. Exceptions, documented at the rules: the
-sovereignty rules cost a few queries per mission/business-critical application (assessments
-and scoring are per application), and the tech-radar rules call the radar services once per
-component that actually carries a retired/prohibited status (and per violating use).
+applications, interfaces or capabilities: the sovereignty rules load the evidence of every
+critical application together (`sourcing.services.scoring.BulkEvidence`), the tech-radar rule
+the statuses and exceptions of every restricted component together (`radar.statuses_on`,
+`radar.exempted`).
 
 Thresholds come from `settings.LANDKARTE_GOVERNANCE` (a dict), each with a default:
 
@@ -191,17 +191,28 @@ class GovernanceContext:
         return [app for app in self.applications.values() if app.criticality in CRITICAL]
 
     @cached_property
+    def sovereignty_evidence(self):
+        """Assessments, platforms and cloud services of the critical applications, loaded
+        together (a fixed number of queries, not a few per application)."""
+        from sourcing.services.scoring import BulkEvidence
+
+        return BulkEvidence(self.critical_applications, on=self.on)
+
+    @cached_property
     def current_assessments(self) -> dict[int, object]:
         """Critical application id → its current approved assessment (or None)."""
-        from sourcing.services.scoring import current_assessment
-
-        return {app.pk: current_assessment(app, on=self.on) for app in self.critical_applications}
+        evidence = self.sovereignty_evidence
+        return {app.pk: evidence.current(app) for app in self.critical_applications}
 
     @cached_property
     def catalogue(self):
+        from django.db.models import prefetch_related_objects
+
         from sourcing.services.catalogues import default_catalogue
 
-        return default_catalogue()
+        catalogue = default_catalogue()
+        prefetch_related_objects([catalogue], "criteria")
+        return catalogue
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -247,22 +258,31 @@ def _restricted_component_ids(on: datetime.date) -> set[int]:
 )
 def retired_technology_in_use(context: GovernanceContext) -> list[Finding]:
     from architecture.choices import StandardStatus
-    from architecture.services.radar import status_on, valid_exception
+    from architecture.services.radar import exempted, statuses_on
 
-    candidates = _restricted_component_ids(context.on) & set(context.users_of)
+    candidates = sorted(_restricted_component_ids(context.on) & set(context.users_of))
+    standards = statuses_on(candidates, context.on)
+    restricted = {
+        component_id: standard
+        for component_id, standard in standards.items()
+        if standard is not None
+        and standard.status in (StandardStatus.RETIRED, StandardStatus.PROHIBITED)
+    }
+    exceptions = exempted(
+        (
+            (app_id, standard.pk)
+            for component_id, standard in restricted.items()
+            for app_id in context.users_of[component_id]
+        ),
+        context.on,
+    )
     findings = []
-    for component_id in sorted(candidates):
+    for component_id, standard in restricted.items():
         component = context.components[component_id]
-        standard = status_on(component, context.on)
-        if standard is None or standard.status not in (
-            StandardStatus.RETIRED,
-            StandardStatus.PROHIBITED,
-        ):
-            continue
         prohibited = standard.status == StandardStatus.PROHIBITED
         for app_id in context.users_of[component_id]:
             app = context.applications[app_id]
-            if valid_exception(app, standard, context.on) is not None:
+            if (app_id, standard.pk) in exceptions:
                 continue
             findings.append(
                 context.app_finding(
@@ -545,7 +565,10 @@ def critical_knockout(context: GovernanceContext) -> list[Finding]:
             continue
         protection_class = protection_class_of(app)
         result = score_application(
-            app, catalogue=context.catalogue, protection_class=protection_class
+            app,
+            catalogue=context.catalogue,
+            protection_class=protection_class,
+            evidence=context.sovereignty_evidence,
         )
         if not result.knockouts_failed:
             continue

@@ -36,11 +36,7 @@ from architecture.governance import (
     threshold,
 )
 from architecture.models import Capability, TechCategory
-from architecture.services.capabilities import (
-    application_sovereignty,
-    sovereignty_grades,
-    supporting_applications,
-)
+from architecture.services.capabilities import supporting_applications
 from architecture.services.impact import REASON_SELF, impact_analysis
 from architecture.services.radar import radar, status_on
 from architecture.services.timetravel import applications_queryset_as_of, is_recorded_moment
@@ -56,6 +52,7 @@ from cmdb.models import (
     Service,
 )
 from landkarte.pages import EVERY_STAFF, FilteredListPage, Page, is_htmx
+from sourcing.services.scoring import application_grades, application_sovereignty
 
 SEVERITY_BADGE = {
     "critical": "danger",
@@ -785,7 +782,7 @@ class CapabilityMapPage(Page):
         grades = {}
         if colour == CapabilityMapForm.COLOUR_GRADE:
             apps = {app.pk: app for apps in support.values() for app in apps}
-            grades = sovereignty_grades(apps.values())
+            grades = application_grades(apps.values(), on=on)
         capabilities = list(Capability.objects.order_by("tree_id", "lft"))
         nodes = {}
         roots = []

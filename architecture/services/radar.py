@@ -32,33 +32,51 @@ def status_on(component, on: datetime.date | None = None) -> TechnologyStandard 
     categories and their ancestors. The nearest category with a standard decides along each
     category's path to the root; when several categories of the component apply, the most
     restrictive status wins (prohibited > retired > tolerated > candidate > approved)."""
+    return statuses_on([component.pk], on)[component.pk]
+
+
+def statuses_on(
+    component_ids, on: datetime.date | None = None
+) -> dict[int, TechnologyStandard | None]:
+    """`status_on` for many components at once, in three queries: the standards valid on
+    `on`, the components' categories and the category tree."""
     on = on or _today()
-    own = TechnologyStandard.objects.filter(valid_on_q(on), component=component)
-    found = _latest(own)
-    if found is not None:
-        return found
-    categories = list(TechCategory.objects.filter(components=component))
-    if not categories:
-        return None
-    paths = [
-        list(category.get_ancestors(ascending=True, include_self=True)) for category in categories
-    ]
-    ids = {node.pk for path in paths for node in path}
+    component_ids = list(component_ids)
+    own: dict[int, list[TechnologyStandard]] = {}
     by_category: dict[int, list[TechnologyStandard]] = {}
-    for standard in TechnologyStandard.objects.filter(valid_on_q(on), category_id__in=ids):
-        by_category.setdefault(standard.category_id, []).append(standard)
-    candidates = []
-    for path in paths:
-        for node in path:  # nearest first
-            if node.pk in by_category:
-                candidates.append(_latest(by_category[node.pk]))
-                break
-    if not candidates:
+    for standard in TechnologyStandard.objects.filter(valid_on_q(on)).filter(
+        Q(component_id__in=component_ids) | Q(category__isnull=False)
+    ):
+        if standard.component_id:
+            own.setdefault(standard.component_id, []).append(standard)
+        else:
+            by_category.setdefault(standard.category_id, []).append(standard)
+    categories_of: dict[int, list[int]] = {}
+    for component_id, category_id in TechCategory.components.through.objects.filter(
+        itcomponent_id__in=component_ids
+    ).values_list("itcomponent_id", "techcategory_id"):
+        categories_of.setdefault(component_id, []).append(category_id)
+    parents = dict(TechCategory.objects.values_list("pk", "parent_id")) if categories_of else {}
+
+    def nearest(category_id):
+        while category_id is not None:  # the category, then its ancestors
+            if category_id in by_category:
+                return _latest(by_category[category_id])
+            category_id = parents.get(category_id)
         return None
-    return max(
-        candidates,
-        key=lambda s: (STANDARD_RESTRICTIVENESS[s.status], s.valid_from, s.pk),
-    )
+
+    result = {}
+    for component_id in component_ids:
+        found = _latest(own.get(component_id, []))
+        if found is None:
+            candidates = [nearest(c) for c in categories_of.get(component_id, [])]
+            found = max(
+                (c for c in candidates if c is not None),
+                key=lambda s: (STANDARD_RESTRICTIVENESS[s.status], s.valid_from, s.pk),
+                default=None,
+            )
+        result[component_id] = found
+    return result
 
 
 @dataclass(frozen=True)
@@ -113,3 +131,19 @@ def valid_exception(application, standard, on: datetime.date | None = None):
         .order_by("-expires_on", "pk")
         .first()
     )
+
+
+def exempted(pairs, on: datetime.date | None = None) -> set[tuple[int, int]]:
+    """The (application id, standard id) pairs among `pairs` that hold a valid exception
+    (see `valid_exception`), in one query."""
+    on = on or _today()
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    found = StandardException.objects.filter(
+        application_id__in={app for app, _ in pairs},
+        standard_id__in={standard for _, standard in pairs},
+        expires_on__gte=on,
+        decision__status=DecisionStatus.ACCEPTED,
+    ).values_list("application_id", "standard_id")
+    return set(found) & pairs

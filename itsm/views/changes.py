@@ -106,21 +106,25 @@ class ChangePageFilterSet(ChangeFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        applications = Application.objects.filter(changes__isnull=False).distinct()
-        self.filters["application"].extra["choices"] = [
-            (to_global_id("ApplicationType", pk), name)
-            for pk, name in applications.order_by("name").values_list("pk", "name")
-        ]
-        self.filters["team"].extra["choices"] = [
-            (to_global_id("TeamType", pk), name)
-            for pk, name in Team.objects.order_by("name").values_list("pk", "name")
-        ]
         for name, label in self.LABELS.items():
             self.filters[name].label = label
 
     @property
     def form(self):
+        if hasattr(self, "_form"):
+            return self._form
         form = super().form
+        # Choices go on the form's fields: a filter may carry a form field built (and cached)
+        # before this filterset existed, whose choices its `extra` no longer reaches.
+        applications = Application.objects.filter(changes__isnull=False).distinct()
+        form.fields["application"].choices = [
+            (to_global_id("ApplicationType", pk), name)
+            for pk, name in applications.order_by("name").values_list("pk", "name")
+        ]
+        form.fields["team"].choices = [
+            (to_global_id("TeamType", pk), name)
+            for pk, name in Team.objects.order_by("name").values_list("pk", "name")
+        ]
         for name in ("state", "change_type", "risk", "outcome", "application", "team"):
             form.fields[name].widget.attrs.setdefault("size", 4)
         for name in ("window_from", "window_to"):

@@ -80,11 +80,13 @@ def sla_countdown(due, done_at=None, paused=False, now=None):
 
 
 @register.simple_tag
-def bar_chart(rows, label="", unit="", width=420, max_value=None):
+def bar_chart(rows, label="", unit="", width=420, max_value=None, label_width=150):
     """Horizontal bars for `rows` [(label, value), ...] as inline SVG with a text alternative.
-    Values of None are shown as "–" without a bar."""
+    Values of None are shown as "–" without a bar. Long row labels are shortened to fit
+    `label_width` pixels (the full label is the tooltip)."""
     rows = list(rows)
-    bar_height, gap, label_width, value_width = 18, 6, 150, 60
+    bar_height, gap, value_width = 18, 6, 60
+    max_chars = max(6, label_width // 7)
     height = max(1, len(rows)) * (bar_height + gap)
     values = [v for _, v in rows if v is not None]
     top = max_value or (max(values) if values else 0) or 1
@@ -98,7 +100,7 @@ def bar_chart(rows, label="", unit="", width=420, max_value=None):
         y = index * (bar_height + gap)
         text_y = y + bar_height - 5
         name = escape(str(name))
-        short = name if len(name) <= 24 else name[:23] + "…"
+        short = name if len(name) <= max_chars else name[: max_chars - 1] + "…"
         parts.append(f'<text x="0" y="{text_y}"><title>{name}</title>{short}</text>')
         if value is None:
             parts.append(f'<text x="{label_width}" y="{text_y}">–</text>')

@@ -17,7 +17,6 @@ from sourcing.graphql.types import (
     SovereigntyType,
 )
 from sourcing.services import landscape, scoring
-from sourcing.services.catalogues import default_catalogue
 
 
 def subject_from_ids(vendor=None, component=None, application=None):
@@ -74,20 +73,15 @@ class Query(graphene.ObjectType):
         if not can_read(info.context.user):
             return None
         subject = subject_from_ids(**ids)
-        current = scoring.current_assessment(subject)
         if not isinstance(subject, Application):
+            current = scoring.current_assessment(subject)
             result = scoring.score_assessment(current, protection_class) if current else None
             return SovereigntyType(
                 current_assessment=current,
                 result=ScoreType.from_result(result) if result else None,
                 effective_levels=[], gaps=[],
             )  # fmt: skip
-        catalogue = current.catalogue if current else default_catalogue()
-        effective = scoring.effective_assessment(subject, catalogue)
-        result = scoring.compute_score(
-            catalogue, effective.levels, not_applicable=effective.not_applicable,
-            protection_class=protection_class or scoring.protection_class_of(subject),
-        )  # fmt: skip
+        current, effective, result = scoring.application_sovereignty(subject)
         return SovereigntyType(
             current_assessment=current,
             result=ScoreType.from_result(result),

@@ -64,7 +64,12 @@ from cmdb.graph import LoadedGraph
 from cmdb.lifecycle import application_alive_q, interface_alive_q
 from cmdb.models import Application, InterfaceConsumer, OrgUnit, Vendor
 from sourcing.models import CriteriaCatalogue
-from sourcing.services.scoring import compute_score, effective_levels, protection_class_of
+from sourcing.services.scoring import (
+    BulkEvidence,
+    compute_score,
+    effective_levels,
+    protection_class_of,
+)
 
 __all__ = [
     "Alert",
@@ -221,6 +226,7 @@ class _Landscape:
         self._dependents: dict[int, frozenset[int]] = {}
         self._graph: LoadedGraph | None = None
         self._levels: dict[int, dict] = {}
+        self._evidence: BulkEvidence | None = None
 
     def weight(self, app: Application) -> Fraction:
         protection_class = protection_class_of(app)
@@ -243,7 +249,11 @@ class _Landscape:
 
     def levels(self, app: Application) -> dict:
         if app.pk not in self._levels:
-            self._levels[app.pk] = effective_levels(app, self.catalogue)
+            if self._evidence is None:
+                # Assessments, platforms and cloud services of every alive application at
+                # once, instead of a dozen queries per application.
+                self._evidence = BulkEvidence(self.apps.values(), on=self.on)
+            self._levels[app.pk] = effective_levels(app, self.catalogue, self._evidence)
         return self._levels[app.pk]
 
     def scope(self, org_unit: OrgUnit | None) -> list[Application]:

@@ -44,7 +44,9 @@ from sourcing.choices import AssessmentState
 from sourcing.models import Assessment, CriteriaCatalogue, Criterion, subject_scopes
 
 __all__ = [
+    "BulkEvidence",
     "EffectiveLevels",
+    "Evidence",
     "FailedKnockout",
     "LevelSource",
     "ScoreResult",
@@ -367,17 +369,120 @@ class EffectiveLevels:
         return {code for code, level in self.levels.items() if level is None}
 
 
-def _party(role: str, *subjects) -> LevelSource:
+class Evidence:
+    """What effective levels are taken from: the current assessments of vendors, components
+    and applications, the platforms an application uses directly and its cloud services in
+    production. This one asks the database per question, which suits a single application;
+    `BulkEvidence` answers the same questions for many applications from a fixed number of
+    queries."""
+
+    def __init__(self, on: datetime.date | None = None):
+        self.on = on
+
+    def current(self, subject) -> Assessment | None:
+        return current_assessment(subject, on=self.on)
+
+    def platforms(self, application: Application) -> list[Application]:
+        platform_ids = [node.application_id for node in dependencies(application, depth=1)]
+        return list(
+            Application.objects.filter(pk__in=platform_ids, kind=ApplicationKind.PLATFORM)
+            .select_related("vendor")
+            .order_by("pk")
+        )
+
+    def cloud_services(self, application: Application) -> list[ITComponent]:
+        return list(
+            ITComponent.objects.filter(
+                kind=ComponentKind.CLOUD_SERVICE,
+                uses__application=application,
+                uses__environment=Environment.PRODUCTION,
+            )
+            .select_related("vendor")
+            .distinct()
+            .order_by("pk")
+        )
+
+
+class BulkEvidence(Evidence):
+    """`Evidence` for many applications loaded at once (landscape risk, governance rules,
+    capability map): direct platforms, cloud services and every party's current assessment
+    with its answers, in about a dozen queries however many applications there are. Questions
+    about applications outside the set fall back to single queries."""
+
+    def __init__(self, applications, on: datetime.date | None = None):
+        super().__init__(on)
+        from cmdb.models import ApplicationComponent, InterfaceConsumer
+
+        apps = list(applications)
+        self.app_ids = {app.pk for app in apps}
+        providers: dict[int, set[int]] = {}
+        for consumer, provider in (
+            InterfaceConsumer.objects.filter(consumer_id__in=self.app_ids)
+            .values_list("consumer_id", "provider_id")
+            .distinct()
+        ):
+            providers.setdefault(consumer, set()).add(provider)
+        platforms = {
+            platform.pk: platform
+            for platform in Application.objects.filter(
+                pk__in=set().union(*providers.values()), kind=ApplicationKind.PLATFORM
+            ).select_related("vendor")
+        }
+        self._platforms = {
+            app_id: [platforms[pk] for pk in sorted(ids) if pk in platforms]
+            for app_id, ids in providers.items()
+        }
+        cloud: dict[int, dict[int, ITComponent]] = {}
+        for use in ApplicationComponent.objects.filter(
+            application_id__in=self.app_ids,
+            environment=Environment.PRODUCTION,
+            component__kind=ComponentKind.CLOUD_SERVICE,
+        ).select_related("component__vendor"):
+            cloud.setdefault(use.application_id, {})[use.component_id] = use.component
+        self._cloud = {
+            app_id: [components[pk] for pk in sorted(components)]
+            for app_id, components in cloud.items()
+        }
+        subjects = {
+            "application": self.app_ids | set(platforms),
+            "vendor": {app.vendor_id for app in apps}
+            | {platform.vendor_id for platform in platforms.values()}
+            | {c.vendor_id for components in cloud.values() for c in components.values()},
+            "component": {pk for components in cloud.values() for pk in components},
+        }
+        self._loaded = {name: ids - {None} for name, ids in subjects.items()}
+        self._current = {
+            name: current_assessments(name, ids, on=on) for name, ids in self._loaded.items()
+        }
+
+    def current(self, subject) -> Assessment | None:
+        name = SUBJECT_FIELD.get(type(subject))
+        if name in self._loaded and subject.pk in self._loaded[name]:
+            return self._current[name].get(subject.pk)
+        return super().current(subject)
+
+    def platforms(self, application: Application) -> list[Application]:
+        if application.pk in self.app_ids:
+            return self._platforms.get(application.pk, [])
+        return super().platforms(application)
+
+    def cloud_services(self, application: Application) -> list[ITComponent]:
+        if application.pk in self.app_ids:
+            return self._cloud.get(application.pk, [])
+        return super().cloud_services(application)
+
+
+def _party(role: str, *subjects, evidence: Evidence) -> LevelSource:
     subjects = tuple(subject for subject in subjects if subject is not None)
     assessments = tuple(
         assessment
-        for assessment in (current_assessment(subject) for subject in subjects)
+        for assessment in (evidence.current(subject) for subject in subjects)
         if assessment is not None
     )
     return LevelSource(role=role, subjects=subjects, assessments=assessments)
 
 
-def _providers(application: Application) -> list[LevelSource]:
+def _providers(application: Application, evidence: Evidence) -> list[LevelSource]:
     """The software vendor, then hosting/platform providers:
 
     - every application of kind "platform" that `application` depends on directly (it
@@ -391,25 +496,17 @@ def _providers(application: Application) -> list[LevelSource]:
     assessment leaves not applicable, come from there); the lower level counts. Critical
     sub-processors are not modelled in the CMDB, so they are not part of the rule here.
     """
-    parties = [_party("vendor", application.vendor)] if application.vendor_id else []
-    platform_ids = [node.application_id for node in dependencies(application, depth=1)]
-    platforms = (
-        Application.objects.filter(pk__in=platform_ids, kind=ApplicationKind.PLATFORM)
-        .select_related("vendor")
-        .order_by("pk")
+    parties = (
+        [_party("vendor", application.vendor, evidence=evidence)] if application.vendor_id else []
     )
-    parties += [_party("platform", platform.vendor, platform) for platform in platforms]
-    cloud_services = (
-        ITComponent.objects.filter(
-            kind=ComponentKind.CLOUD_SERVICE,
-            uses__application=application,
-            uses__environment=Environment.PRODUCTION,
-        )
-        .select_related("vendor")
-        .distinct()
-        .order_by("pk")
-    )
-    parties += [_party("cloud_service", service.vendor, service) for service in cloud_services]
+    parties += [
+        _party("platform", platform.vendor, platform, evidence=evidence)
+        for platform in evidence.platforms(application)
+    ]
+    parties += [
+        _party("cloud_service", service.vendor, service, evidence=evidence)
+        for service in evidence.cloud_services(application)
+    ]
     return parties
 
 
@@ -433,7 +530,9 @@ def _party_level(party: LevelSource, code: str, missing: int, cache: dict) -> in
     return min(levels) if levels else None
 
 
-def effective_assessment(application: Application, catalogue: CriteriaCatalogue) -> EffectiveLevels:
+def effective_assessment(
+    application: Application, catalogue: CriteriaCatalogue, evidence: Evidence | None = None
+) -> EffectiveLevels:
     """An application's effective level per criterion of `catalogue`, with its sources.
 
     For the criteria of the catalogue's inheritance rule (sovcat-de-muni: JUR-*, DAT-01,
@@ -449,15 +548,17 @@ def effective_assessment(application: Application, catalogue: CriteriaCatalogue)
     about a criterion (no assessment, or every source found it not applicable), it counts as
     missing evidence if it applies to the application's kind and hosting
     (sourcing.choices.application_scopes) and as not applicable (None) otherwise.
-    Assessments against other catalogue versions are matched by criterion code.
+    Assessments against other catalogue versions are matched by criterion code. `evidence`
+    (default: queried for this application alone) lets callers load it for many at once.
     """
+    evidence = evidence or Evidence()
     criteria = list(catalogue.criteria.all())
     codes = [criterion.code for criterion in criteria]
     inherited = inherited_codes(catalogue.landscape, codes)
     missing = missing_evidence_level(catalogue)
     scopes = subject_scopes(application)
-    own = _party("application", application)
-    providers = _providers(application) if inherited else []
+    own = _party("application", application, evidence=evidence)
+    providers = _providers(application, evidence) if inherited else []
     cache: dict = {}
     levels: dict[str, int | None] = {}
     for criterion in criteria:
@@ -476,9 +577,11 @@ def effective_assessment(application: Application, catalogue: CriteriaCatalogue)
     )
 
 
-def effective_levels(application: Application, catalogue: CriteriaCatalogue) -> dict:
+def effective_levels(
+    application: Application, catalogue: CriteriaCatalogue, evidence: Evidence | None = None
+) -> dict:
     """Criterion code → effective level (None: not applicable); see effective_assessment."""
-    return effective_assessment(application, catalogue).levels
+    return effective_assessment(application, catalogue, evidence).levels
 
 
 PROTECTION_ORDER = [ProtectionNeed.NORMAL, ProtectionNeed.HIGH, ProtectionNeed.VERY_HIGH]
@@ -495,6 +598,7 @@ def score_application(
     application: Application,
     catalogue: CriteriaCatalogue | None = None,
     protection_class: str | None = None,
+    evidence: Evidence | None = None,
 ) -> ScoreResult:
     """Score an application's effective levels (default catalogue: the latest published
     version of the shipped one)."""
@@ -502,13 +606,57 @@ def score_application(
         from sourcing.services.catalogues import default_catalogue
 
         catalogue = default_catalogue()
-    levels = effective_levels(application, catalogue)
+    levels = effective_levels(application, catalogue, evidence)
     return compute_score(
         catalogue,
         levels,
         not_applicable={code for code, level in levels.items() if level is None},
         protection_class=protection_class,
     )
+
+
+def application_sovereignty(application: Application, evidence: Evidence | None = None):
+    """An application's sovereignty as pages and GraphQL show it: (its current assessment or
+    None, its effective levels against that assessment's catalogue or the default one, the
+    score and grade for its protection class)."""
+    from sourcing.services.catalogues import default_catalogue
+
+    evidence = evidence or Evidence()
+    current = evidence.current(application)
+    catalogue = current.catalogue if current else default_catalogue()
+    effective = effective_assessment(application, catalogue, evidence)
+    result = compute_score(
+        catalogue,
+        effective.levels,
+        not_applicable=effective.not_applicable,
+        protection_class=protection_class_of(application),
+    )
+    return current, effective, result
+
+
+def application_grades(applications, on: datetime.date | None = None) -> dict[int, str]:
+    """Application id → sovereignty grade (as `application_sovereignty`) for many
+    applications, from one `BulkEvidence`: a fixed number of queries."""
+    from django.db.models import prefetch_related_objects
+
+    from sourcing.services.catalogues import default_catalogue
+
+    applications = list(applications)
+    evidence = BulkEvidence(applications, on=on)
+    default = default_catalogue()
+    prefetch_related_objects([default], "criteria")
+    grades = {}
+    for app in applications:
+        current = evidence.current(app)
+        catalogue = current.catalogue if current else default
+        effective = effective_assessment(app, catalogue, evidence)
+        grades[app.pk] = compute_score(
+            catalogue,
+            effective.levels,
+            not_applicable=effective.not_applicable,
+            protection_class=protection_class_of(app),
+        ).grade
+    return grades
 
 
 # --- reading for pages (appended) ------------------------------------------------------------

@@ -512,10 +512,11 @@ def test_command_passes_without_high_findings_and_writes_json():
 # --- queries ---------------------------------------------------------------------------------
 
 
-def _landscape(size: int, fixed_cases: bool):
-    """`size` applications touching every rule. Critical applications and radar violations
-    (whose rules cost queries per such case, not per application) come only with the first
-    landscape, so both runs see the same number of them."""
+def _landscape(size: int, assessors):
+    """`size` applications touching every rule, among them critical applications (every
+    other one; every fourth assessed, failing a knock-out) and users of a prohibited
+    component (every third one), so that every rule has more to find in a larger landscape."""
+    buyer, approver = assessors
     org = OrgUnitFactory()
     capability = Capability.objects.create(name=f"Capability {size}", code=f"CAP-{size}")
     eol = ITComponentFactory(end_of_life_passed=True)
@@ -531,37 +532,39 @@ def _landscape(size: int, fixed_cases: bool):
             functional_fit=3, technical_fit=1,
             active_date=TODAY - 2 * YEAR,
             phase_out_date=TODAY + YEAR if index % 3 == 0 else None,
+            criticality=Criticality.MISSION_CRITICAL if index % 2 == 0 else Criticality.ADMINISTRATIVE,
         )  # fmt: skip
         ApplicationComponentFactory(application=app, component=eol)
         ApplicationComponentFactory(application=app, component=ITComponentFactory())
+        if index % 3 == 0:
+            ApplicationComponentFactory(application=app, component=prohibited)
+        if index % 4 == 0:
+            approved_assessment(assessor=buyer, approver=approver, application=app, default=0)
         ApplicationCapability.objects.create(application=app, capability=capability)
         if apps:
             InterfaceFactory(provider=apps[-1], consumers=[app], data_objects=[secret])
         apps.append(app)
-    if fixed_cases:
-        ApplicationComponentFactory(application=apps[0], component=prohibited)
-        ApplicationFactory(owner_org_unit=org, criticality=Criticality.MISSION_CRITICAL)
     return org
 
 
-def _queries(size: int, fixed_cases: bool) -> int:
-    org = _landscape(size, fixed_cases)
+def _queries(size: int, assessors) -> tuple[int, list]:
+    org = _landscape(size, assessors)
     with CaptureQueriesContext(connection) as context:
         findings = run_rules(on=TODAY, org_unit=org)
-    expected = {
+    assert {f.rule for f in findings} >= {
         "component_end_of_life", "lifecycle_conflict", "missing_owner", "capability_overlap",
-        "confidential_data_non_eu", "time_without_phase_out",
+        "confidential_data_non_eu", "time_without_phase_out", "retired_technology_in_use",
+        "critical_without_assessment", "critical_knockout",
     }  # fmt: skip
-    if fixed_cases:
-        expected |= {"retired_technology_in_use", "critical_without_assessment"}
-    assert {f.rule for f in findings} >= expected
-    return len(context.captured_queries)
+    return len(context.captured_queries), findings
 
 
-def test_query_count_does_not_grow_with_the_landscape():
-    small = _queries(5, fixed_cases=True)
-    # The second landscape comes on top of the first (20 applications in all).
-    large = _queries(15, fixed_cases=False)
+def test_query_count_does_not_grow_with_the_landscape(assessors):
+    small, few = _queries(5, assessors)
+    # The second landscape comes on top of the first (25 applications in all).
+    large, many = _queries(20, assessors)
 
-    assert abs(large - small) <= 2, (small, large)
-    assert small < 40
+    for rule in ("retired_technology_in_use", "critical_without_assessment", "critical_knockout"):
+        assert len([f for f in many if f.rule == rule]) > len([f for f in few if f.rule == rule])
+    assert large == small, (small, large)
+    assert small < 60

@@ -15,6 +15,7 @@ def test_sign_in_and_out_with_language_switch(make_user, new_page):
     page.locator("form.stacked button[type=submit]").click()
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.get_by_label("Username")).to_have_value("desk")
+    assert_accessible(page)
     sign_in(page, "desk")
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     assert_accessible(page)

@@ -27,7 +27,7 @@ def test_anonymous_gets_no_data(gql):
 def test_anonymous_browser_is_sent_to_login(client):
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
     assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    assert "/login/" in response["Location"]
 
 
 def test_graphiql_for_signed_in_user(client, admin_user):

@@ -262,7 +262,7 @@ def test_impact_form_refuses_two_subjects_and_keeps_input(architect_client):
     )
     assert response.status_code == 400
     content = response.content.decode()
-    assert 'class="errorlist nonfield" role="alert"' in content
+    assert '<div role="alert"><ul class="errorlist nonfield">' in content
     assert "Choose exactly one" in content
     assert f'<option value="{vendor.pk}" selected>' in content
 

@@ -16,7 +16,10 @@ from sourcing.choices import AssessmentState, CatalogueStatus
 from sourcing.models import Answer, Assessment, CriteriaCatalogue, Criterion
 from sourcing.services.catalogues import load_catalogue
 from sourcing.services.scoring import (
+    BulkEvidence,
     FailedKnockout,
+    application_grades,
+    application_sovereignty,
     compute_score,
     current_assessment,
     effective_assessment,
@@ -345,3 +348,72 @@ def test_current_assessment_prefers_valid_approved_and_latest_version(buyer, app
     Assessment.objects.create(catalogue=catalogue, vendor=vendor, assessor=buyer)
     assert current_assessment(vendor) is None
     assert Assessment.objects.filter(vendor=vendor, state=AssessmentState.DRAFT).count() == 1
+
+
+def _landscape_with_providers(buyer, approver, size: int) -> list:
+    """`size` applications on two assessed vendors, each using a platform (assessed or not)
+    and some a production cloud service; a few have an assessment of their own."""
+    strong, weak = VendorFactory(country="DE"), VendorFactory(country="US")
+    approved_assessment(assessor=buyer, approver=approver, vendor=strong, default=4)
+    approved_assessment(
+        assessor=buyer, approver=approver, vendor=weak, levels={"JUR-01": 1}, default=2
+    )
+    assessed_platform = ApplicationFactory(kind=ApplicationKind.PLATFORM, vendor=weak)
+    approved_assessment(assessor=buyer, approver=approver, application=assessed_platform, default=3)
+    bare_platform = ApplicationFactory(kind=ApplicationKind.PLATFORM, vendor=VendorFactory())
+    cloud = ITComponentFactory(kind=ComponentKind.CLOUD_SERVICE, vendor=weak)
+    apps = []
+    for index in range(size):
+        app = ApplicationFactory(
+            kind=ApplicationKind.SAAS, vendor=strong if index % 2 else weak,
+            hosting=Hosting.EU_CLOUD,
+        )  # fmt: skip
+        InterfaceFactory(
+            provider=assessed_platform if index % 3 else bare_platform, consumers=[app]
+        )
+        if index % 4 == 0:
+            ApplicationComponentFactory(
+                application=app, component=cloud, environment=Environment.PRODUCTION
+            )
+        if index % 5 == 0:
+            approved_assessment(assessor=buyer, approver=approver, application=app, default=1)
+        apps.append(app)
+    return apps
+
+
+def test_bulk_evidence_gives_the_same_levels_as_one_application_at_a_time(buyer, approver):
+    catalogue = load_catalogue()
+    apps = _landscape_with_providers(buyer, approver, 12)
+    evidence = BulkEvidence(apps)
+    for app in apps:
+        single = effective_assessment(app, catalogue)
+        bulk = effective_assessment(app, catalogue, evidence)
+        assert bulk.levels == single.levels
+        assert [(s.role, s.subjects, s.assessments) for s in bulk.sources] == [
+            (s.role, s.subjects, s.assessments) for s in single.sources
+        ]
+    assert application_grades(apps) == {
+        app.pk: application_sovereignty(app)[2].grade for app in apps
+    }
+    # The landscape is varied enough that the comparison means something: every kind of
+    # party occurs, with and without evidence.
+    sources = [s for app in apps for s in effective_assessment(app, catalogue, evidence).sources]
+    assert {(s.role, s.is_gap) for s in sources} >= {
+        ("application", True), ("application", False), ("vendor", False),
+        ("platform", True), ("platform", False), ("cloud_service", False),
+    }  # fmt: skip
+
+
+def test_bulk_grades_take_the_same_queries_for_few_and_many_applications(buyer, approver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    few = _landscape_with_providers(buyer, approver, 3)
+    many = few + _landscape_with_providers(buyer, approver, 20)
+    load_catalogue()
+    application_grades(few)  # the default catalogue's first lookup is cached per process
+    with CaptureQueriesContext(connection) as small:
+        application_grades(few)
+    with CaptureQueriesContext(connection) as large:
+        application_grades(many)
+    assert len(large.captured_queries) == len(small.captured_queries)
