@@ -12,6 +12,7 @@ admin.site.index_title = "IT landscape registry"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -118,3 +118,31 @@ def compute_kpis(start, end, org_unit=None, service=None) -> Kpis:
         changes_planned=planned["n"],
         emergency_change_share=share(planned["emergency"], planned["n"]),
     )
+
+
+@dataclass
+class IncidentWeek:
+    start: datetime.datetime
+    """The first moment of the seven-day bucket; the last bucket may be shorter."""
+    opened: int
+    resolved: int
+
+
+def incidents_per_week(start, end, org_unit=None) -> list[IncidentWeek]:
+    """Incidents opened and resolved in [start, end) in seven-day buckets counted from `start`,
+    with compute_kpis' scope (the caller's org unit and the units below it)."""
+    incidents = Incident.objects.all()
+    if org_unit is not None:
+        incidents = incidents.filter(org_unit_subtree_q([org_unit.pk], "caller_org_unit__"))
+    week = datetime.timedelta(days=7)
+    count = max(1, -(-(end - start) // week))
+    weeks = [
+        IncidentWeek(start=start + index * week, opened=0, resolved=0) for index in range(count)
+    ]
+    opened = incidents.filter(opened_at__gte=start, opened_at__lt=end)
+    for moment in opened.values_list("opened_at", flat=True):
+        weeks[(moment - start) // week].opened += 1
+    resolved = incidents.filter(resolved_at__gte=start, resolved_at__lt=end)
+    for moment in resolved.values_list("resolved_at", flat=True):
+        weeks[(moment - start) // week].resolved += 1
+    return weeks

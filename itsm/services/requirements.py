@@ -422,3 +422,28 @@ def ranked_backlog(user, **filters):
     then number). `filters` are ORM lookups, e.g. ``kind="legal_obligation"``."""
     queryset = Requirement.objects.exclude(state__in=FINAL_REQUIREMENT_STATES).filter(**filters)
     return visible_requirements(user, queryset).order_by(*BACKLOG_ORDERING)
+
+
+def requirement_actions(requirement: Requirement, user) -> list[str]:
+    """The steps `user` may take on `requirement` in its current state, by the rules of the
+    functions above (pages offer exactly these): review, approve, reject, return, withdraw,
+    plan, replan, start_delivery, complete, update."""
+    state = requirement.state
+    targets = REQUIREMENT_TRANSITIONS[state]
+    reviewer = is_reviewer(user)
+    office = is_requesting_office(user, requirement)
+    delivery = has_role(user, *DELIVERY_ROLES)
+    offered = {
+        "review": reviewer and RequirementState.IN_REVIEW in targets,
+        "approve": reviewer and state == RequirementState.IN_REVIEW,
+        "reject": reviewer and RequirementState.REJECTED in targets,
+        "return": reviewer and RequirementState.SUBMITTED in targets,
+        "withdraw": (reviewer or office) and RequirementState.WITHDRAWN in targets,
+        "plan": reviewer and state == RequirementState.APPROVED,
+        "replan": reviewer and state in (RequirementState.PLANNED, RequirementState.IN_DELIVERY),
+        "start_delivery": delivery and RequirementState.IN_DELIVERY in targets,
+        "complete": delivery and RequirementState.DONE in targets,
+        "update": (reviewer and state in REVIEWER_EDITABLE_STATES)
+        or (office and state in REQUESTER_EDITABLE_STATES),
+    }
+    return [name for name, allowed in offered.items() if allowed]

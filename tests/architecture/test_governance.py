@@ -512,6 +512,9 @@ def test_command_passes_without_high_findings_and_writes_json():
 # --- queries ---------------------------------------------------------------------------------
 
 
+CRITICALITIES = [Criticality.MISSION_CRITICAL, Criticality.ADMINISTRATIVE]
+
+
 def _landscape(size: int, assessors):
     """`size` applications touching every rule, among them critical applications (every
     other one; every fourth assessed, failing a knock-out) and users of a prohibited
@@ -532,7 +535,7 @@ def _landscape(size: int, assessors):
             functional_fit=3, technical_fit=1,
             active_date=TODAY - 2 * YEAR,
             phase_out_date=TODAY + YEAR if index % 3 == 0 else None,
-            criticality=Criticality.MISSION_CRITICAL if index % 2 == 0 else Criticality.ADMINISTRATIVE,
+            criticality=CRITICALITIES[index % 2],
         )  # fmt: skip
         ApplicationComponentFactory(application=app, component=eol)
         ApplicationComponentFactory(application=app, component=ITComponentFactory())

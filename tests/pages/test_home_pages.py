@@ -1,0 +1,263 @@
+"""The home page per role and the dashboard (KPIs, landscape risk, governance counts)."""
+
+import datetime
+import re
+from collections import Counter
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from architecture.governance import run_rules
+from cmdb.factories import (
+    ApplicationComponentFactory,
+    ApplicationFactory,
+    ITComponentFactory,
+    OrgUnitFactory,
+    TeamFactory,
+)
+from itsm.models import Change, Incident
+from itsm.services import requirements as requirement_service
+from itsm.services.kpis import compute_kpis, incidents_per_week
+from sourcing.services.landscape import sovereignty_risk
+
+pytestmark = pytest.mark.django_db
+
+_numbers = iter(range(1, 100_000))
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def incident(unit=None, **fields):
+    n = next(_numbers)
+    now = timezone.now()
+    values = {
+        "title": f"Printer {n}", "impact": "low", "urgency": "low", "priority": "p4",
+        "state": "assigned", "caller_org_unit": unit, "opened_at": now - datetime.timedelta(days=2),
+        "resolution_due": now + datetime.timedelta(days=2),
+        "response_due": now - datetime.timedelta(days=1), "responded_at": now,
+    }  # fmt: skip
+    values.update(fields)
+    if values["state"] in ("resolved", "closed"):
+        values.setdefault("resolution_code", "solved_permanently")
+        values.setdefault("resolution_notes", "done")
+    return Incident.objects.create(number=f"INC-2026-{n:06d}", **values)
+
+
+@pytest.fixture
+def units(db):
+    city = OrgUnitFactory(code="LHS", kind="administration")
+    office = OrgUnitFactory(code="A33", name="Bürgeramt", parent=city)
+    other = OrgUnitFactory(code="A32", name="Ordnungsamt", parent=city)
+    return {"city": city, "office": office, "other": other}
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+def test_anonymous_users_are_sent_to_sign_in(client):
+    for url in ("/", "/dashboard/", "/dashboard/?section=sourcing"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_unknown_section_is_404(client, make_user):
+    client.force_login(make_user("audit", "auditor"))
+    assert client.get("/dashboard/?section=nothing").status_code == 404
+
+
+def test_user_without_role_gets_403(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody"))
+    assert client.get("/").status_code == 403
+
+
+# --- role blocks ---------------------------------------------------------------------------------
+
+
+def test_desk_agent_sees_their_counts(client, make_user, units):
+    agent = make_user("agent", "service_desk")
+    team = TeamFactory(org_unit=units["office"], members=[agent])
+    now = timezone.now()
+    incident(assignee=agent, assigned_team=team, title="Mine")
+    incident(
+        assigned_team=team, title="Team, due soon", resolution_due=now + datetime.timedelta(hours=1)
+    )
+    incident(title="Elsewhere, breached", resolution_due=now - datetime.timedelta(hours=1),
+             state="in_progress")  # fmt: skip
+    incident(assignee=agent, assigned_team=team, state="resolved", resolved_at=now)
+    client.force_login(agent)
+    response = client.get("/")
+    block = response.context["blocks"][0]
+    assert block["name"] == "desk"
+    counts = [item["count"] for item in block["data"]["counts"]]
+    assert counts == [1, 2, 1, 1]  # mine, my teams, due within 4 h, breached
+    titles = [i.title for i in block["data"]["incidents"]]
+    assert titles == ["Team, due soon", "Mine"]  # most urgent first
+    content = response.content.decode()
+    assert "Service desk: your work" in content and "Team, due soon" in content
+
+
+def test_home_query_count_does_not_grow(client, make_user, units, django_assert_max_num_queries):
+    agent = make_user("agent", "service_desk")
+    team = TeamFactory(org_unit=units["office"], members=[agent])
+    incident(assignee=agent, assigned_team=team)
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    for _ in range(20):
+        incident(assignee=agent, assigned_team=team, caller_org_unit=units["office"])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/")
+    assert len(response.context["blocks"][0]["data"]["incidents"]) == 10
+
+
+def test_change_manager_sees_changes_awaiting_approval_and_this_week(client, make_user):
+    manager = make_user("cm", "change_manager")
+    now = timezone.now()
+    Change.objects.create(number="CHG-2026-000001", title="Upgrade Keycloak", requested_by=manager,
+                          change_type="normal", state="authorization",
+                          planned_start=now + datetime.timedelta(days=30),
+                          planned_end=now + datetime.timedelta(days=30, hours=2))  # fmt: skip
+    Change.objects.create(number="CHG-2026-000002", title="Patch mail relay", requested_by=manager,
+                          change_type="normal", state="scheduled", planned_start=now,
+                          planned_end=now + datetime.timedelta(hours=1))  # fmt: skip
+    client.force_login(manager)
+    response = client.get("/")
+    lists = {item["key"]: item for item in response.context["blocks"][0]["data"]["lists"]}
+    assert [c.title for c in lists["awaiting"]["rows"]] == ["Upgrade Keycloak"]
+    assert lists["awaiting"]["count"] == 1
+    assert [c.title for c in lists["week"]["rows"]] == ["Patch mail relay"]
+
+
+def test_requester_sees_their_office_and_their_incidents(client, make_user, units):
+    requester = make_user("buergeramt", "requester")
+    TeamFactory(org_unit=units["office"], members=[requester])
+    ours = requirement_service.submit_requirement(
+        user=requester, title="Appointment booking", kind="enhancement",
+        requesting_org_unit=units["office"], business_value=5, time_criticality=3,
+        risk_reduction=2, job_size=5,
+    )  # fmt: skip
+    incident(caller=requester, title="My printer")
+    incident(title="Someone else's printer")
+    client.force_login(requester)
+    response = client.get("/")
+    data = response.context["blocks"][0]["data"]
+    assert [r.number for r in data["requirements"]] == [ours.number]
+    assert [i.title for i in data["incidents"]] == ["My printer"]
+    content = response.content.decode()
+    assert f'href="/requirements/{ours.number}/"' in content
+    assert 'href="/requirements/new/"' in content
+    assert "Someone else" not in content
+
+
+def test_procurement_block_counts(client, make_user):
+    client.force_login(make_user("buyer", "procurement"))
+    response = client.get("/")
+    counts = response.context["blocks"][0]["data"]["counts"]
+    assert [str(c["label"]) for c in counts] == [
+        "Assessments in draft", "Assessments awaiting approval", "Open procurement cases",
+    ]  # fmt: skip
+    assert [c["count"] for c in counts] == [0, 0, 0]
+
+
+def test_auditor_and_admin_see_the_dashboard_only(client, make_user, admin_user):
+    client.force_login(make_user("audit", "auditor"))
+    response = client.get("/")
+    assert response.context["blocks"] == []
+    assert "Service management key figures" in response.content.decode()
+    client.force_login(admin_user)
+    assert client.get("/").context["blocks"] == []
+
+
+def test_architect_sees_end_of_life_applications(client, architect, units):
+    old = ITComponentFactory(name="Tomcat", version="7", end_of_life_passed=True)
+    app = ApplicationFactory(name="OK.EWO", owner_org_unit=units["office"])
+    ApplicationComponentFactory(application=app, component=old)
+    client.force_login(architect)
+    home = client.get("/").content.decode()
+    assert 'hx-get="/dashboard/?section=architect"' in home  # loaded after the page
+    response = client.get("/dashboard/?section=architect")
+    assert response.context["eol"]["application_count"] == 1
+    assert response.context["eol"]["rows"][0]["application"] == "OK.EWO"
+    high = next(s for s in response.context["severities"] if str(s["label"]) == "high")
+    assert high["count"] == Counter(f.severity for f in run_rules())["high"]
+    assert "OK.EWO" in response.content.decode()
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+def test_dashboard_figures_equal_compute_kpis_for_the_same_filter(client, make_user, units):
+    tz = timezone.get_current_timezone()
+    opened = datetime.datetime(2026, 3, 10, 9, tzinfo=tz)
+    incident(units["office"], opened_at=opened, state="resolved",
+             resolved_at=opened + datetime.timedelta(hours=3), resolution_minutes=180,
+             response_minutes=15)  # fmt: skip
+    incident(units["office"], opened_at=opened + datetime.timedelta(days=8), response_minutes=45)
+    incident(units["other"], opened_at=opened, response_minutes=5)
+    client.force_login(make_user("audit", "auditor"))
+    params = {"org_unit": units["office"].pk, "period": "custom",
+              "start": "2026-03-01", "end": "2026-03-31"}  # fmt: skip
+    response = client.get("/", params)
+    start = datetime.datetime(2026, 3, 1, tzinfo=tz)
+    end = datetime.datetime(2026, 4, 1, tzinfo=tz)
+    expected = compute_kpis(start, end, units["office"])
+    assert response.context["itsm"]["kpis"] == expected
+    assert expected.incidents_opened == 2 and expected.mtta_minutes == 30.0
+    content = response.content.decode()
+    assert re.search(r'data-kpi="incidents_opened">\s*<div class="value">\s*2\s*</div>', content)
+    assert "30 min" in content  # MTTA
+    weeks = response.context["itsm"]["weeks"]
+    assert weeks == incidents_per_week(start, end, units["office"])
+    assert [w.opened for w in weeks] == [0, 1, 1, 0, 0]
+    # The whole city counts the other office too.
+    response = client.get("/dashboard/", {**params, "org_unit": ""})
+    assert response.context["itsm"]["kpis"] == compute_kpis(start, end, None)
+    assert response.context["itsm"]["kpis"].incidents_opened == 3
+    # The slow sections are loaded with the same filter.
+    assert f"org_unit={units['office'].pk}" in content and "start=2026-03-01" in content
+
+
+def test_relative_periods(client, make_user, units):
+    incident(units["office"], opened_at=timezone.now() - datetime.timedelta(days=60))
+    client.force_login(make_user("audit", "auditor"))
+    assert client.get("/", {"period": "30"}).context["itsm"]["kpis"].incidents_opened == 0
+    assert client.get("/", {"period": "90"}).context["itsm"]["kpis"].incidents_opened == 1
+
+
+def test_invalid_filter_shows_errors_next_to_the_fields(client, make_user):
+    client.force_login(make_user("audit", "auditor"))
+    response = client.get("/", {"period": "custom", "start": "2026-03-10", "end": "2026-03-01"})
+    assert response.status_code == 200
+    form = response.context["filter_form"]
+    assert "end" in form.errors
+    assert "The last day must not be before the first day." in response.content.decode()
+    assert "2026-03-10" in response.content.decode()  # input kept
+
+
+def test_sourcing_and_governance_sections(client, make_user, units):
+    ApplicationFactory(owner_org_unit=units["office"])
+    client.force_login(make_user("audit", "auditor"))
+    response = client.get("/dashboard/", {"section": "sourcing", "org_unit": units["office"].pk})
+    risk = sovereignty_risk(org_unit=units["office"])
+    assert response.context["sourcing"]["risk"].hhi_vendor == risk.hhi_vendor
+    assert response.context["sourcing"]["alert_count"] == len(risk.alerts)
+    assert 'data-kpi="hhi_vendor"' in response.content.decode()
+    response = client.get("/dashboard/", {"section": "governance"})
+    found = Counter(f.severity for f in run_rules())
+    counts = {severity: n for severity, _label, n in response.context["governance"]["counts"]}
+    assert counts == {s: found.get(s, 0) for s in ("critical", "high", "medium", "low", "info")}
+
+
+def test_slow_sections_are_cached(client, make_user, django_assert_max_num_queries):
+    client.force_login(make_user("audit", "auditor"))
+    client.get("/dashboard/", {"section": "sourcing"})
+    with django_assert_max_num_queries(5):  # session and user only
+        client.get("/dashboard/", {"section": "sourcing"})
