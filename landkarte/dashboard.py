@@ -1,7 +1,9 @@
 """The dashboard's figures: the ITSM KPIs, the sourcing landscape risk and the governance
 finding counts for an org unit (with the units below it) and a period. Everything is computed by
-the apps' services; this module only picks the period, calls them, caches the slow ones for a few
-minutes and shapes the results for the charts. No business rule lives here.
+the apps' services; this module only picks the period, calls them and shapes the results for the
+charts. The sourcing and governance sections load after the page (htmx); each takes a fixed
+number of queries, so nothing is cached and the figures are never stale. No business rule lives
+here.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django import forms
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cmdb.models import OrgUnit
 
-CACHE_SECONDS = 5 * 60
 PERIODS = (
     ("30", _("last 30 days")),
     ("90", _("last 90 days")),
@@ -211,15 +211,7 @@ def week_chart(weeks, width=640, height=180) -> dict:
     }
 
 
-# --- sourcing and governance (slow: cached) --------------------------------------------------
-
-
-def _cached(key: str, compute):
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
+# --- sourcing and governance ----------------------------------------------------------------
 
 
 def sourcing_figures(selection: DashboardFilter) -> dict:
@@ -227,8 +219,7 @@ def sourcing_figures(selection: DashboardFilter) -> dict:
     from sourcing.services.landscape import sovereignty_risk
 
     unit = selection.org_unit
-    key = f"dashboard:sourcing:{unit.pk if unit else 'all'}:{selection.on.isoformat()}"
-    risk = _cached(key, lambda: sovereignty_risk(org_unit=unit, on=selection.on))
+    risk = sovereignty_risk(org_unit=unit, on=selection.on)
     top = risk.vendor_shares[:10]
     return {
         "risk": risk,
@@ -246,12 +237,8 @@ def governance_counts(org_unit: OrgUnit | None, on: datetime.date) -> dict[str, 
     """Findings per severity, most severe first, as the governanceFindings query counts them."""
     from architecture.governance import SEVERITIES, run_rules
 
-    def compute():
-        found = Counter(f.severity for f in run_rules(on=on, org_unit=org_unit))
-        return {severity: found.get(severity, 0) for severity in reversed(SEVERITIES)}
-
-    key = f"dashboard:governance:{org_unit.pk if org_unit else 'all'}:{on.isoformat()}"
-    return _cached(key, compute)
+    found = Counter(f.severity for f in run_rules(on=on, org_unit=org_unit))
+    return {severity: found.get(severity, 0) for severity in reversed(SEVERITIES)}
 
 
 def governance_figures(selection: DashboardFilter) -> dict:
@@ -299,5 +286,5 @@ def end_of_life_applications(on: datetime.date | None = None, limit: int = 15) -
             "rows": rows,
         }
 
-    figures = _cached(f"dashboard:eol:{on.isoformat()}", compute)
+    figures = compute()
     return {**figures, "rows": figures["rows"][:limit]}
