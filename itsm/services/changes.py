@@ -271,7 +271,9 @@ def _freeze_error(conflicts) -> ValidationError:
 def required_approvals(change: Change) -> list[RequiredApproval]:
     """Who must approve: a change manager for low and medium risk; for high risk also every
     team owning an affected application; the emergency CAB (one change manager) instead for
-    an emergency change; nobody for a standard change (its template is the approval)."""
+    an emergency change; nobody for a standard change (its template is the approval).
+    Applications (with their owner teams) and approvals a caller prefetched are used without
+    further queries, so lists can show the slots of many changes."""
     if change.change_type == ChangeType.STANDARD:
         return []
     if change.change_type == ChangeType.EMERGENCY:
@@ -281,18 +283,32 @@ def required_approvals(change: Change) -> list[RequiredApproval]:
     else:
         slots = [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
         if change.risk == ChangeRisk.HIGH:
-            teams = Team.objects.filter(applications__changes=change).distinct().order_by("name")
+            teams = _owning_teams(change)
             slots += [
                 RequiredApproval(label=_("Owning team %(team)s") % {"team": team}, team=team)
                 for team in teams
             ]
-    approvals = list(change.approvals.select_related("approver").order_by("decided_at", "pk"))
+    if "approvals" in getattr(change, "_prefetched_objects_cache", {}):
+        approvals = sorted(change.approvals.all(), key=lambda a: (a.decided_at, a.pk))
+    else:
+        approvals = list(change.approvals.select_related("approver").order_by("decided_at", "pk"))
     for slot in slots:
         given = [approval for approval in approvals if slot.matches(approval)]
         if given:
             slot.approval = given[-1]
             slot.satisfied = slot.approval.decision == ApprovalDecision.APPROVED
     return slots
+
+
+def _owning_teams(change: Change) -> list[Team]:
+    if "applications" in getattr(change, "_prefetched_objects_cache", {}):
+        teams = {
+            app.owner_team_id: app.owner_team
+            for app in change.applications.all()
+            if app.owner_team_id is not None
+        }
+        return sorted(teams.values(), key=lambda team: (team.name, team.pk))
+    return list(Team.objects.filter(applications__changes=change).distinct().order_by("name", "pk"))
 
 
 def _may_decide(user, slot: RequiredApproval) -> bool:
@@ -760,36 +776,6 @@ ACTION_CLOSE = "close"
 ACTION_CANCEL = "cancel"
 
 
-def _required_from_loaded(change: Change) -> list[RequiredApproval]:
-    """required_approvals() for a change whose `applications` (with their owner teams) and
-    `approvals` were prefetched: the same rule, answered without further queries."""
-    if change.change_type == ChangeType.STANDARD:
-        return []
-    if change.change_type == ChangeType.EMERGENCY:
-        slots = [
-            RequiredApproval(label=_("Emergency CAB (a change manager)"), role=ROLE_EMERGENCY_CAB)
-        ]
-    else:
-        slots = [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
-        if change.risk == ChangeRisk.HIGH:
-            teams = {
-                app.owner_team.pk: app.owner_team
-                for app in change.applications.all()
-                if app.owner_team is not None
-            }
-            slots += [
-                RequiredApproval(label=_("Owning team %(team)s") % {"team": team}, team=team)
-                for team in sorted(teams.values(), key=lambda team: (team.name, team.pk))
-            ]
-    approvals = sorted(change.approvals.all(), key=lambda a: (a.decided_at, a.pk))
-    for slot in slots:
-        given = [approval for approval in approvals if slot.matches(approval)]
-        if given:
-            slot.approval = given[-1]
-            slot.satisfied = slot.approval.decision == ApprovalDecision.APPROVED
-    return slots
-
-
 def _decidable(user, slots: list[RequiredApproval], team_ids: set[int]) -> list:
     """The requirements `user` may decide (as _may_decide, with the user's teams known)."""
     if user.is_superuser:
@@ -831,7 +817,7 @@ def changes_awaiting_approval(user, queryset=None) -> list[tuple[Change, list[Re
     team_ids = set(user.teams.values_list("pk", flat=True))
     waiting = []
     for change in queryset:
-        slots = _required_from_loaded(change)
+        slots = required_approvals(change)
         mine = [slot for slot in _decidable(user, slots, team_ids) if not slot.satisfied]
         if mine:
             waiting.append((change, mine))

@@ -257,3 +257,18 @@ def test_slow_sections_are_computed_afresh(client, make_user):
     ApplicationComponentFactory(component=ITComponentFactory(end_of_life_passed=True))
     after = client.get("/dashboard/", {"section": "governance"}).context["governance"]["total"]
     assert after > before
+
+
+def test_chart_coordinates_do_not_follow_the_german_number_format(client, make_user):
+    """Django localises numbers in templates ("12,5" in German): SVG attributes must not be."""
+    import re
+
+    for days in (3, 10, 17, 40):
+        incident(opened_at=timezone.now() - datetime.timedelta(days=days))
+    client.force_login(make_user("audit", "auditor"))
+    html = client.get("/", headers={"accept-language": "de"}).content.decode()
+    assert 'lang="de"' in html
+    svg = html[html.index('<svg class="chart week-chart"') : html.index("</svg>")]
+    bars = re.findall(r'<rect class="bar-opened" x="([^"]+)" y="([^"]+)" width="([^"]+)"', svg)
+    assert bars
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", value) for bar in bars for value in bar), bars
