@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import NullBooleanSelect
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView, TemplateView
@@ -114,6 +115,15 @@ class FilteredListPage(RolePageMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if self.filterset is not None:
+            for field in self.filterset.form.fields.values():
+                if isinstance(field.widget, NullBooleanSelect):
+                    # A filter left open means "any", not Django's "Unknown".
+                    field.widget.choices = [
+                        ("unknown", _("any")),
+                        ("true", _("yes")),
+                        ("false", _("no")),
+                    ]
         filters = self.request.GET.copy()
         filters.pop("page", None)
         context.update(
