@@ -131,7 +131,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Serve from the apps' static folders too, so that no collectstatic is needed to start (and
 # do not warn that STATIC_ROOT is missing then).
 WHITENOISE_USE_FINDERS = True
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: .*staticfiles")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
