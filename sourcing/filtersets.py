@@ -3,9 +3,11 @@ from django.db.models import Q
 from graphene_django.filter import GlobalIDMultipleChoiceFilter
 
 from cmdb.choices import ProtectionNeed
-from sourcing.choices import AssessmentState, CatalogueStatus
+from sourcing.choices import AssessmentState, CatalogueStatus, SubjectKind
 from sourcing.models import Assessment, CriteriaCatalogue
 from sourcing.procurement_models import ProcurementCase, ProcurementState
+
+GRADES = [(grade, grade) for grade in "ABCDE"]
 
 
 class CriteriaCatalogueFilterSet(filters.FilterSet):
@@ -25,11 +27,27 @@ class AssessmentFilterSet(filters.FilterSet):
     application = GlobalIDMultipleChoiceFilter(field_name="application")
     catalogue = GlobalIDMultipleChoiceFilter(field_name="catalogue")
     valid_on = filters.DateFilter(field_name="valid_until", lookup_expr="gte")
+    subject_kind = filters.ChoiceFilter(choices=SubjectKind.choices, method="filter_subject_kind")
+    grade = filters.ChoiceFilter(choices=GRADES, method="filter_grade")
     order_by = filters.OrderingFilter(fields=("approved_at", "created", "valid_until"))
 
     class Meta:
         model = Assessment
         fields = []
+
+    def filter_subject_kind(self, queryset, name, value):
+        return queryset.filter(**{f"{value}__isnull": False})
+
+    def filter_grade(self, queryset, name, value):
+        """The grade is computed from the answers (without a protection class), not stored."""
+        from sourcing.services.scoring import scorable_assessments, score_assessment
+
+        wanted = [
+            assessment.pk
+            for assessment in scorable_assessments(queryset.order_by().prefetch_related(None))
+            if score_assessment(assessment).grade == value
+        ]
+        return queryset.filter(pk__in=wanted)
 
 
 class ProcurementCaseFilterSet(filters.FilterSet):

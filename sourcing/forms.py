@@ -3,13 +3,11 @@ sourcing.services, whose refusals the views put next to the fields."""
 
 from __future__ import annotations
 
-import django_filters as filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cmdb.filtersets import VendorFilterSet
 from cmdb.models import Application, ITComponent, Vendor
-from sourcing.choices import SubjectKind
 from sourcing.filtersets import AssessmentFilterSet, ProcurementCaseFilterSet
 from sourcing.models import LEVELS
 
@@ -48,38 +46,12 @@ class VendorPageFilterSet(_PageFilterMixin, VendorFilterSet):
         pass
 
 
-GRADES = [(grade, grade) for grade in "ABCDE"]
-
-
 class AssessmentPageFilterSet(_PageFilterMixin, AssessmentFilterSet):
     hidden_filters = ("vendor", "component", "application", "catalogue", "order_by", "valid_on")
-    labels = {"state": _("State")}
-
-    subject_kind = filters.ChoiceFilter(
-        choices=SubjectKind.choices, method="filter_subject_kind", label=_("Subject kind")
-    )
-    grade = filters.ChoiceFilter(choices=GRADES, method="filter_grade", label=_("Grade"))
+    labels = {"state": _("State"), "subject_kind": _("Subject kind"), "grade": _("Grade")}
 
     class Meta(AssessmentFilterSet.Meta):
         pass
-
-    def filter_subject_kind(self, queryset, name, value):
-        if value not in SubjectKind.values:
-            return queryset
-        return queryset.filter(**{f"{value}__isnull": False})
-
-    def filter_grade(self, queryset, name, value):
-        """The grade is computed from the answers (without a protection class), not stored."""
-        from sourcing.services.scoring import scorable_assessments, score_assessment
-
-        if not value:
-            return queryset
-        wanted = [
-            assessment.pk
-            for assessment in scorable_assessments(queryset.order_by().prefetch_related(None))
-            if score_assessment(assessment).grade == value
-        ]
-        return queryset.filter(pk__in=wanted)
 
 
 class ProcurementCasePageFilterSet(_PageFilterMixin, ProcurementCaseFilterSet):

@@ -396,3 +396,33 @@ def test_reassess_against_a_new_catalogue_version_matches_answers_by_code(
     assert (answer.criterion.catalogue, answer.level) == (newer, 1)
     assert new.answers.count() == 33
     assert old.answers.get(criterion__code="JUR-04").criterion.catalogue == catalogue
+
+
+def test_assessment_export_applies_the_subject_kind_and_grade_filters(make_user):
+    """The assessments page's filters live in the shared filterset, so its export links (and
+    GraphQL) filter the same way."""
+    from cmdb.factories import ApplicationFactory, VendorFactory
+    from importers.exports import export_rows
+    from sourcing.services.scoring import score_assessment
+    from tests.sourcing import approved_assessment
+
+    buyer, approver = make_user("buyer2", "procurement"), make_user("approver2", "procurement")
+    strong = approved_assessment(
+        assessor=buyer, approver=approver, vendor=VendorFactory(), default=4
+    )
+    weak = approved_assessment(
+        assessor=buyer, approver=approver, application=ApplicationFactory(), default=0
+    )
+    assert score_assessment(strong).grade != score_assessment(weak).grade
+
+    def exported(**filters):
+        headers, rows = export_rows("assessments", user=approver, filters=filters)
+        subjects = [headers.index("vendor"), headers.index("application")]
+        return sorted("vendor" if row[subjects[0]] else "application" for row in rows)
+
+    assert exported() == ["application", "vendor"]
+    assert exported(subject_kind="vendor") == ["vendor"]
+    assert exported(subject_kind="application") == ["application"]
+    assert exported(grade=score_assessment(strong).grade) == ["vendor"]
+    assert exported(grade=score_assessment(weak).grade) == ["application"]
+    assert exported(subject_kind="vendor", grade=score_assessment(weak).grade) == []
