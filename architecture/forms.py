@@ -87,6 +87,7 @@ class FindingsFilterForm(forms.Form):
     severity = forms.ChoiceField(
         label=_("Severity at least"), required=False, choices=_severity_choices
     )
+    only_this_severity = forms.BooleanField(label=_("Only this severity"), required=False)
     rule = forms.ChoiceField(label=_("Rule"), required=False)
     org_unit = forms.ModelChoiceField(
         label=_("Org unit (or below)"),

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -317,15 +316,17 @@ def retired_technology_in_use(context: GovernanceContext) -> list[Finding]:
     ),
 )
 def component_end_of_life(context: GovernanceContext) -> list[Finding]:
+    from architecture.services.lifecycle import EOL_PASSED, EOL_SOON, end_of_life_state
+
     months = int(context.thresholds["eol_warning_months"])
-    horizon = context.on + relativedelta(months=months)
     findings = []
     for component in context.components.values():
         eol = component.end_of_life
-        if eol is None or eol > horizon:
+        state = end_of_life_state(eol, context.on, months)
+        if state not in (EOL_PASSED, EOL_SOON):
             continue
         users = context.users_of[component.pk]
-        past = eol <= context.on
+        past = state == EOL_PASSED
         used_by = ", ".join(str(context.applications[pk]) for pk in users[:5])
         if len(users) > 5:
             more = len(users) - 5
@@ -869,19 +870,28 @@ def run_rules(
     """Run the governance rules (all, or the codes in `rules`) on `on` (default today) and
     return their findings, most severe first; `severity` keeps findings at or above it,
     `org_unit` those owned by the org unit or below it."""
+    return _run(GovernanceContext(on=on, thresholds=thresholds), rules, severity, org_unit)
+
+
+def at_least(findings: Iterable[Finding], severity: str | None) -> list[Finding]:
+    """The findings at or above `severity` (all of them for None)."""
+    if severity is None:
+        return list(findings)
+    if severity not in SEVERITY_RANK:
+        raise ValueError(f"Unknown severity {severity!r}")
+    minimum = SEVERITY_RANK[severity]
+    return [f for f in findings if SEVERITY_RANK[f.severity] >= minimum]
+
+
+def _run(context, rules, severity, org_unit, keep=None) -> list[Finding]:
     codes = list(RULES) if rules is None else list(rules)
     unknown = [code for code in codes if code not in RULES]
     if unknown:
         raise ValueError(f"Unknown governance rule(s): {', '.join(unknown)}")
     if severity is not None and severity not in SEVERITY_RANK:
         raise ValueError(f"Unknown severity {severity!r}")
-    context = GovernanceContext(on=on, thresholds=thresholds)
-    findings: list[Finding] = []
-    for code in codes:
-        findings.extend(RULES[code](context))
-    if severity is not None:
-        minimum = SEVERITY_RANK[severity]
-        findings = [f for f in findings if SEVERITY_RANK[f.severity] >= minimum]
+    findings = [f for code in codes for f in RULES[code](context) if keep is None or keep(f)]
+    findings = at_least(findings, severity)
     if org_unit is not None:
         units = _subtree_ids(org_unit)
         findings = [f for f in findings if _in_org_units(f, units, context)]
@@ -973,21 +983,13 @@ def application_findings(
     on: datetime.date | None = None,
     rules: Iterable[str] | None = None,
     severity: str | None = None,
+    org_unit: OrgUnit | int | None = None,
     thresholds: dict | None = None,
 ) -> list[Finding]:
     """The findings of the governance rules (all, or `rules`) about one application on `on`:
     those whose subject is the application, an interface it provides or consumes, a component
     it uses in production, a capability it supports, or an exception it holds. Most severe
-    first; `severity` keeps findings at or above it. A bounded number of queries."""
-    codes = list(RULES) if rules is None else list(rules)
-    unknown = [code for code in codes if code not in RULES]
-    if unknown:
-        raise ValueError(f"Unknown governance rule(s): {', '.join(unknown)}")
-    if severity is not None and severity not in SEVERITY_RANK:
-        raise ValueError(f"Unknown severity {severity!r}")
+    first; `severity` and `org_unit` narrow them as in `run_rules`. A bounded number of
+    queries."""
     context = ApplicationGovernanceContext(application, on=on, thresholds=thresholds)
-    findings = [f for code in codes for f in RULES[code](context) if context.concerns(f)]
-    if severity is not None:
-        minimum = SEVERITY_RANK[severity]
-        findings = [f for f in findings if SEVERITY_RANK[f.severity] >= minimum]
-    return sorted(findings, key=_severity_order)
+    return _run(context, rules, severity, org_unit, keep=context.concerns)

@@ -1,9 +1,11 @@
 """Server-side SVG pictures of the architecture pages: columns of labelled boxes joined by
-arrows (a dependency neighbourhood, an impact analysis) and a tech radar. Presentation only:
-what is drawn comes from the services; every picture has a text equivalent on its page."""
+arrows (a dependency neighbourhood, an impact analysis), a lifecycle timeline and a tech
+radar. Presentation only: what is drawn comes from the services; every picture has a text
+equivalent on its page."""
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from html import escape
@@ -115,6 +117,51 @@ def columns_svg(
         'fill="#767676"></path></marker></defs>' + "".join(lines) + "".join(body) + "</svg>"
     )
     return mark_safe(svg)
+
+
+# --- lifecycle timeline ----------------------------------------------------------------------
+
+
+def timeline_svg(
+    milestones: list[tuple[str, datetime.date, bool]], on: datetime.date, width: int = 640
+) -> SafeString:
+    """A line with one dot per dated milestone (label, date, reached: filled when reached) and
+    a dashed mark at `on`; empty without milestones."""
+    if not milestones:
+        return mark_safe("")
+    first = min([date for _label, date, _reached in milestones] + [on])
+    last = max([date for _label, date, _reached in milestones] + [on])
+    span = max(1, (last - first).days)
+    left = right = 20
+    plot = width - left - right
+
+    def x_of(day: datetime.date) -> float:
+        return left + plot * (day - first).days / span
+
+    title = escape(_("Lifecycle timeline"))
+    parts = [
+        f'<svg class="chart lifecycle-timeline" role="img" aria-label="{title}" '
+        f'width="{width}" height="70" viewBox="0 0 {width} 70" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{title}</title>',
+        f'<line x1="{left}" y1="30" x2="{width - right}" y2="30" stroke="{STROKE}" '
+        f'stroke-width="2"></line>',
+    ]
+    for index, (label, date, reached) in enumerate(milestones):
+        x = x_of(date)
+        fill = "#0a4d8c" if reached else "#ffffff"
+        y_text = 16 if index % 2 == 0 else 56
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="30" r="6" fill="{fill}" stroke="#0a4d8c" '
+            f'stroke-width="2"></circle><text x="{x:.1f}" y="{y_text}" text-anchor="middle" '
+            f'font-size="11">{escape(str(label))} {date.isoformat()}</text>'
+        )
+    x = x_of(on)
+    parts.append(
+        f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="40" stroke="#b00020" '
+        f'stroke-width="2" stroke-dasharray="3 2"></line>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
 
 
 # --- tech radar ------------------------------------------------------------------------------

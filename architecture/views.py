@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 from collections import Counter, defaultdict
 
-from dateutil.relativedelta import relativedelta
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -18,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from architecture import pictures
-from architecture.choices import StandardStatus
+from architecture.choices import STANDARD_RESTRICTIVENESS, StandardStatus
 from architecture.forms import (
+    DEPTH_CHOICES,
     ApplicationPageFilterSet,
     CapabilityMapForm,
     DateForm,
@@ -32,12 +32,32 @@ from architecture.governance import (
     SEVERITIES,
     SEVERITY_RANK,
     application_findings,
+    at_least,
     run_rules,
     threshold,
 )
 from architecture.models import Capability, TechCategory
-from architecture.services.capabilities import supporting_applications
-from architecture.services.impact import REASON_SELF, impact_analysis
+from architecture.services.capabilities import (
+    TIME_CLASSES_WORST_FIRST,
+    dominant_time_class,
+    grade_counts,
+    supporting_applications,
+    time_class_counts,
+)
+from architecture.services.impact import (
+    REASON_SELF,
+    REASON_SUPPLIED_BY,
+    REASON_USES_COMPONENT,
+    impact_analysis,
+    impact_links,
+)
+from architecture.services.lifecycle import (
+    EOL_PASSED,
+    EOL_SOON,
+    EOL_SUPPORTED,
+    EOL_UNKNOWN,
+    end_of_life_state,
+)
 from architecture.services.radar import radar, status_on
 from architecture.services.timetravel import applications_queryset_as_of, is_recorded_moment
 from cmdb import graph
@@ -49,7 +69,7 @@ from cmdb.models import (
     InterfaceConsumer,
     ITComponent,
     OrgUnit,
-    Service,
+    Vendor,
 )
 from landkarte.pages import EVERY_STAFF, FilteredListPage, Page, is_htmx
 from sourcing.services.scoring import application_grades, application_sovereignty
@@ -67,8 +87,6 @@ TIME_BADGE = {
     TimeClass.MIGRATE: "warn",
     TimeClass.ELIMINATE: "danger",
 }
-# Worst first: a tie between TIME classes colours a capability by the worse one.
-TIME_ORDER = [TimeClass.ELIMINATE, TimeClass.MIGRATE, TimeClass.TOLERATE, TimeClass.INVEST]
 GRADE_BADGE = {"A": "ok", "B": "ok", "C": "neutral", "D": "warn", "E": "danger"}
 STATUS_BADGE = {
     StandardStatus.APPROVED: "ok",
@@ -77,13 +95,8 @@ STATUS_BADGE = {
     StandardStatus.RETIRED: "danger",
     StandardStatus.PROHIBITED: "danger",
 }
-RING_ORDER = [
-    StandardStatus.APPROVED,
-    StandardStatus.CANDIDATE,
-    StandardStatus.TOLERATED,
-    StandardStatus.RETIRED,
-    StandardStatus.PROHIBITED,
-]
+# The radar's rings from the centre out: least restrictive first.
+RING_ORDER = sorted(STANDARD_RESTRICTIVENESS, key=STANDARD_RESTRICTIVENESS.get)
 
 
 def _date_from(form) -> datetime.date | None:
@@ -92,26 +105,30 @@ def _date_from(form) -> datetime.date | None:
     return None
 
 
-def _landscape_note(as_of: datetime.date | None) -> str:
+def _landscape_note(as_of: datetime.date | None, reads_history: bool = False) -> str:
+    """What an "as of" date shows: the recorded history (only pages that read it), or the
+    current records filtered by their lifecycle dates."""
     if as_of is None:
         return ""
-    if is_recorded_moment(as_of):
+    if reads_history and is_recorded_moment(as_of):
         return _("The landscape as recorded on %(date)s.") % {"date": as_of.isoformat()}
-    return _("The landscape as planned for %(date)s (by lifecycle dates).") % {
-        "date": as_of.isoformat()
-    }
+    if reads_history or as_of > timezone.localdate():
+        return _("The landscape as planned for %(date)s (by lifecycle dates).") % {
+            "date": as_of.isoformat()
+        }
+    return _("The landscape on %(date)s by lifecycle dates.") % {"date": as_of.isoformat()}
 
 
 def eol_state(end_of_life: datetime.date | None, on: datetime.date) -> tuple[str, str]:
     """(badge class, text) of a component's end of life on a date."""
-    if end_of_life is None:
-        return "neutral", _("no date known")
-    if end_of_life <= on:
-        return "danger", _("end of life passed")
     months = int(threshold("eol_warning_months"))
-    if end_of_life <= on + relativedelta(months=months):
-        return "warn", _("end of life within %(months)d months") % {"months": months}
-    return "ok", _("supported")
+    state = end_of_life_state(end_of_life, on, months)
+    return {
+        EOL_UNKNOWN: ("neutral", _("no date known")),
+        EOL_PASSED: ("danger", _("end of life passed")),
+        EOL_SOON: ("warn", _("end of life within %(months)d months") % {"months": months}),
+        EOL_SUPPORTED: ("ok", _("supported")),
+    }[state]
 
 
 # --- applications ----------------------------------------------------------------------------
@@ -152,8 +169,6 @@ class ApplicationListPage(FilteredListPage):
         if recorded:
             # Historical instances do not carry select_related objects: two queries.
             units = OrgUnit.objects.in_bulk({app.owner_org_unit_id for app in rows})
-            from cmdb.models import Vendor
-
             vendors = Vendor.objects.in_bulk({app.vendor_id for app in rows if app.vendor_id})
             existing = set(
                 Application.objects.filter(pk__in=[app.pk for app in rows]).values_list(
@@ -175,7 +190,7 @@ class ApplicationListPage(FilteredListPage):
         context.update(
             rows=rows,
             as_of=as_of,
-            landscape_note=_landscape_note(as_of),
+            landscape_note=_landscape_note(as_of, reads_history=True),
             page_fields=self.filterset.page_form_fields if self.filterset else [],
             partial_target="#application-table",
         )
@@ -196,48 +211,8 @@ def _timeline(app: Application, on: datetime.date) -> dict:
                 "current": phase == current,
             }
         )
-    dated = [p for p in phases if p["date"]]
-    svg = ""
-    if dated:
-        first = min(p["date"] for p in dated + [{"date": on}])
-        last = max(p["date"] for p in dated + [{"date": on}])
-        span = max(1, (last - first).days)
-        width, left, right = 640, 20, 20
-        plot = width - left - right
-
-        def x_of(day):
-            return left + plot * (day - first).days / span
-
-        parts = [
-            f'<svg class="chart lifecycle-timeline" role="img" aria-label="'
-            f'{_("Lifecycle timeline")}" width="{width}" height="70" viewBox="0 0 {width} 70" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{_("Lifecycle timeline")}</title>',
-            f'<line x1="{left}" y1="30" x2="{width - right}" y2="30" stroke="#4a4a4a" '
-            f'stroke-width="2"></line>',
-        ]
-        for index, phase in enumerate(dated):
-            x = x_of(phase["date"])
-            fill = "#0a4d8c" if phase["reached"] else "#ffffff"
-            y_text = 16 if index % 2 == 0 else 56
-            parts.append(
-                f'<circle cx="{x:.1f}" cy="30" r="6" fill="{fill}" stroke="#0a4d8c" '
-                f'stroke-width="2"></circle><text x="{x:.1f}" y="{y_text}" text-anchor="middle" '
-                f'font-size="11">{phase["label"]} {phase["date"].isoformat()}</text>'
-            )
-        x = x_of(on)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="40" stroke="#b00020" '
-            f'stroke-width="2" stroke-dasharray="3 2"></line>'
-        )
-        parts.append("</svg>")
-        from django.utils.safestring import mark_safe
-
-        svg = mark_safe("".join(parts))
-    return {
-        "phases": phases,
-        "current": LifecyclePhase(current).label if current else None,
-        "svg": svg,
-    }
+    milestones = [(p["label"], p["date"], p["reached"]) for p in phases if p["date"]]
+    return {"phases": phases, "svg": pictures.timeline_svg(milestones, on)}
 
 
 def neighbourhood(app: Application, depth: int, as_of: datetime.date | None) -> dict:
@@ -340,7 +315,7 @@ class ApplicationDetailPage(Page):
             on=on,
             landscape_note=_landscape_note(as_of),
             neighbourhood=neighbourhood(app, depth, as_of),
-            depth_choices=[1, 2, 3],
+            depth_choices=[value for value, _label in DEPTH_CHOICES],
         )
         if is_htmx(self.request) and self.request.GET.get("fragment") == "neighbourhood":
             return context
@@ -395,7 +370,7 @@ class ApplicationDetailPage(Page):
                 "assessment": current,
                 "result": result,
                 "badge": GRADE_BADGE.get(result.grade, "neutral"),
-                "gaps": [source for source in effective.gaps],
+                "gaps": list(effective.gaps),
             },
         )
         return context
@@ -460,14 +435,13 @@ class ImpactPage(Page):
         subject = data[name]
         as_of = data.get("as_of")
         impact = impact_analysis(**{name: subject}, depth=data.get("depth"), as_of=as_of)
-        ids = [item.application.pk for item in impact.applications]
         units = OrgUnit.objects.in_bulk({item.application.owner_org_unit_id
                                          for item in impact.applications})  # fmt: skip
         reasons = {start.application_id: start.reason for start in impact.starts}
         reason_labels = {
-            "self": _("the application itself"),
-            "uses component": _("uses the component"),
-            "supplied by": _("supplied by the vendor"),
+            REASON_SELF: _("the application itself"),
+            REASON_USES_COMPONENT: _("uses the component"),
+            REASON_SUPPLIED_BY: _("supplied by the vendor"),
         }
         rows = []
         for item in impact.applications:
@@ -481,21 +455,7 @@ class ImpactPage(Page):
                     "reason": reason_labels.get(reasons.get(app.pk), "") if item.depth == 0 else "",
                 }
             )
-        # Which affected applications realise each service, which services each office uses.
-        realised: dict[int, list[Application]] = defaultdict(list)
-        by_id = {item.application.pk: item.application for item in impact.applications}
-        through = Service.applications.through.objects.filter(
-            service__in=impact.services, application_id__in=ids
-        ).values_list("service_id", "application_id")
-        for service_id, app_id in through:
-            realised[service_id].append(by_id[app_id])
-        used: dict[int, list[Service]] = defaultdict(list)
-        services_by_id = {service.pk: service for service in impact.services}
-        consumers = Service.consumer_org_units.through.objects.filter(
-            service__in=impact.services, orgunit__in=impact.org_units
-        ).values_list("orgunit_id", "service_id")
-        for unit_id, service_id in consumers:
-            used[unit_id].append(services_by_id[service_id])
+        realised, used = impact_links(impact)
         service_rows = [
             {"service": s, "applications": sorted(realised[s.pk], key=str)} for s in impact.services
         ]
@@ -564,18 +524,24 @@ class ImpactPage(Page):
         return {
             "impact": impact,
             "subject": subject,
-            "subject_kind": name,
             "rows": rows,
             "service_rows": service_rows,
             "unit_rows": unit_rows,
             "picture": picture,
-            "as_of": as_of,
             "landscape_note": _landscape_note(as_of),
-            "reason_self": REASON_SELF,
         }
 
 
 # --- governance findings ---------------------------------------------------------------------
+
+
+FINDING_SUBJECT_KINDS = {
+    "application": gettext_lazy("application"),
+    "interface": gettext_lazy("interface"),
+    "component": gettext_lazy("IT component"),
+    "capability": gettext_lazy("capability"),
+    "exception": gettext_lazy("standard exception"),
+}
 
 
 def _finding_row(finding) -> dict:
@@ -586,18 +552,11 @@ def _finding_row(finding) -> dict:
         url = reverse("architecture:component-detail", args=[finding.subject_id])
     elif finding.subject_kind == "capability":
         url = reverse("architecture:capabilities") + f"#capability-{finding.subject_id}"
-    kinds = {
-        "application": _("application"),
-        "interface": _("interface"),
-        "component": _("IT component"),
-        "capability": _("capability"),
-        "exception": _("standard exception"),
-    }
     return {
         "finding": finding,
         "badge": SEVERITY_BADGE[finding.severity],
         "url": url,
-        "kind": kinds.get(finding.subject_kind, finding.subject_kind),
+        "kind": FINDING_SUBJECT_KINDS.get(finding.subject_kind, finding.subject_kind),
     }
 
 
@@ -623,21 +582,16 @@ class FindingsPage(Page):
         application = data.get("application")
         rules = [rule] if rule else None
         if application is not None:
-            findings = application_findings(application, on=as_of, rules=rules)
-            if unit is not None:
-                units = set(
-                    OrgUnit.objects.filter(
-                        tree_id=unit.tree_id, lft__gte=unit.lft, rght__lte=unit.rght
-                    ).values_list("pk", flat=True)
-                )
-                findings = [f for f in findings if f.org_unit_id is None or f.org_unit_id in units]
+            findings = application_findings(application, on=as_of, rules=rules, org_unit=unit)
         else:
             findings = run_rules(on=as_of, rules=rules, org_unit=unit)
+        # The counts per severity are shown whatever severity the list is narrowed to.
         counts = Counter(f.severity for f in findings)
         severity = data.get("severity") or None
-        if severity:
-            minimum = SEVERITY_RANK[severity]
-            findings = [f for f in findings if SEVERITY_RANK[f.severity] >= minimum]
+        if severity and data.get("only_this_severity"):
+            findings = [f for f in findings if f.severity == severity]
+        else:
+            findings = at_least(findings, severity)
         names = dict(
             OrgUnit.objects.filter(pk__in={f.org_unit_id for f in findings if f.org_unit_id})
             .values_list("pk", "name")
@@ -800,7 +754,8 @@ class CapabilityMapPage(Page):
             ]
         else:
             legend = [
-                {"badge": TIME_BADGE[t], "label": TimeClass(t).label} for t in reversed(TIME_ORDER)
+                {"badge": TIME_BADGE[t], "label": TimeClass(t).label}
+                for t in reversed(TIME_CLASSES_WORST_FIRST)
             ]
         legend.append({"badge": "none", "label": _("no supporting application")})
         context.update(
@@ -810,7 +765,6 @@ class CapabilityMapPage(Page):
             legend=legend,
             as_of=as_of,
             landscape_note=_landscape_note(as_of),
-            capability_count=len(capabilities),
         )
         return context
 
@@ -821,7 +775,7 @@ class CapabilityMapPage(Page):
         if not apps:
             return {"badge": "none", "summary": _("no supporting application"), "parts": []}
         if colour == CapabilityMapForm.COLOUR_GRADE:
-            counts = Counter(grades.get(app.pk, "E") for app in apps)
+            counts = grade_counts(apps, grades)
             worst = max(counts)
             for app in apps:
                 app.tag = grades.get(app.pk, "")
@@ -831,16 +785,16 @@ class CapabilityMapPage(Page):
                 "summary": _("worst grade %(grade)s") % {"grade": worst},
                 "parts": [f"{grade}: {counts[grade]}" for grade in sorted(counts)],
             }
-        counts = Counter(app.time_class for app in apps)
+        counts = time_class_counts(apps)
         for app in apps:
             app.tag = TimeClass(app.time_class).label if app.time_class else _("not rated")
             app.tag_badge = TIME_BADGE.get(app.time_class, "neutral")
-        rated = {k: v for k, v in counts.items() if k}
-        if not rated:
+        dominant = dominant_time_class(counts)
+        if dominant is None:
             return {"badge": "neutral", "summary": _("not rated"), "parts": []}
-        top = max(rated.values())
-        dominant = next(t for t in TIME_ORDER if rated.get(t) == top)
-        parts = [f"{TimeClass(t).label}: {rated[t]}" for t in TIME_ORDER if rated.get(t)]
+        parts = [
+            f"{TimeClass(t).label}: {counts[t]}" for t in TIME_CLASSES_WORST_FIRST if counts.get(t)
+        ]
         if counts.get(None):
             parts.append(f"{_('not rated')}: {counts[None]}")
         return {

@@ -182,3 +182,36 @@ class LoadedGraph:
 
     def dependencies(self, *app_ids: int, depth: int | None = None) -> dict[int, int]:
         return self._walk(self.providers, app_ids, depth)
+
+    @staticmethod
+    def _walk_paths(adjacency, start: int, depth: int | None) -> list[GraphNode]:
+        """As the CTE: minimum depth, and as parent the smallest id among the predecessors one
+        level closer (the frontier is visited in id order, so the first to find a node is it)."""
+        parents: dict[int, int] = {}
+        depths = {start: 0}
+        frontier, level = [start], 0
+        while frontier and (depth is None or level < depth):
+            level += 1
+            following = []
+            for node in sorted(frontier):
+                for neighbour in adjacency.get(node, ()):
+                    if neighbour not in depths:
+                        depths[neighbour] = level
+                        parents[neighbour] = node
+                        following.append(neighbour)
+            frontier = following
+        result = []
+        for node in sorted(parents, key=lambda n: (depths[n], n)):
+            path = [node]
+            while parents[path[-1]] != start:
+                path.append(parents[path[-1]])
+            result.append(GraphNode(application_id=node, depth=depths[node], path=path[::-1]))
+        return result
+
+    def dependent_nodes(self, app_id: int, depth: int | None = 1) -> list[GraphNode]:
+        """What `dependents()` (the CTE) answers, from memory: nodes with one shortest path."""
+        return self._walk_paths(self.consumers, app_id, depth)
+
+    def dependency_nodes(self, app_id: int, depth: int | None = 1) -> list[GraphNode]:
+        """What `dependencies()` (the CTE) answers, from memory."""
+        return self._walk_paths(self.providers, app_id, depth)

@@ -183,6 +183,11 @@ class Vendor(BaseModel):
     def is_eu(self) -> bool:
         return self.jurisdiction in EU_COUNTRIES
 
+    @property
+    def group(self) -> "Vendor":
+        """The vendor group it belongs to: its ultimate parent, or itself at the top."""
+        return self.ultimate_parent or self
+
     def compute_ultimate_parent(self) -> "Vendor":
         seen = {self.pk}
         node = self

@@ -6,6 +6,7 @@ from graphene_django.filter import GlobalIDMultipleChoiceFilter
 
 from cmdb.filtersets import SearchFilterMixin
 from itsm.choices import (
+    OPEN_INCIDENT_STATES,
     ChangeOutcome,
     ChangeRisk,
     ChangeState,
@@ -55,11 +56,10 @@ class IncidentFilterSet(SearchFilterMixin, filters.FilterSet):
     def filter_open(self, queryset, name, value):
         if value is None:
             return queryset
-        open_states = ["new", "assigned", "in_progress", "pending"]
         return (
-            queryset.filter(state__in=open_states)
+            queryset.filter(state__in=OPEN_INCIDENT_STATES)
             if value
-            else queryset.exclude(state__in=open_states)
+            else queryset.exclude(state__in=OPEN_INCIDENT_STATES)
         )
 
     def filter_breached(self, queryset, name, value):

@@ -161,7 +161,6 @@ def itsm_figures(selection: DashboardFilter) -> dict:
     weeks = incidents_per_week(selection.start, selection.end, selection.org_unit)
     return {
         "kpis": kpis,
-        "previous_kpis": before,
         "cards": cards,
         "share_rows": [(labels[name], getattr(kpis, name)) for name in SHARE_FIELDS],
         "weeks": weeks,
@@ -233,27 +232,43 @@ def sourcing_figures(selection: DashboardFilter) -> dict:
     }
 
 
+SEVERITY_LABELS = {
+    "info": _("info"),
+    "low": _("low"),
+    "medium": _("medium"),
+    "high": _("high"),
+    "critical": _("critical"),
+}
+
+
 def governance_counts(org_unit: OrgUnit | None, on: datetime.date) -> dict[str, int]:
     """Findings per severity, most severe first, as the governanceFindings query counts them."""
     from architecture.governance import SEVERITIES, run_rules
 
     found = Counter(f.severity for f in run_rules(on=on, org_unit=org_unit))
-    return {severity: found.get(severity, 0) for severity in reversed(SEVERITIES)}
+    return {severity: found[severity] for severity in reversed(SEVERITIES)}
 
 
 def governance_figures(selection: DashboardFilter) -> dict:
-    from architecture.governance import SEVERITIES
-
     counts = governance_counts(selection.org_unit, selection.on)
-    labels = dict(zip(SEVERITIES, SEVERITY_LABELS, strict=True))
     return {
-        "counts": [(severity, labels[severity], counts[severity]) for severity in counts],
-        "severity_rows": [(labels[severity], counts[severity]) for severity in counts],
+        "counts": [(severity, SEVERITY_LABELS[severity], n) for severity, n in counts.items()],
+        "severity_rows": [(SEVERITY_LABELS[severity], n) for severity, n in counts.items()],
         "total": sum(counts.values()),
     }
 
 
-SEVERITY_LABELS = (_("info"), _("low"), _("medium"), _("high"), _("critical"))
+def architect_figures(on: datetime.date) -> dict:
+    """The architect's home block: the whole city's findings per severity and the applications
+    with end-of-life components."""
+    counts = governance_counts(None, on)
+    return {
+        "severities": [
+            {"severity": severity, "label": SEVERITY_LABELS[severity], "count": n}
+            for severity, n in counts.items()
+        ],
+        "eol": end_of_life_applications(on),
+    }
 
 
 def end_of_life_applications(on: datetime.date | None = None, limit: int = 15) -> dict:
@@ -261,30 +276,24 @@ def end_of_life_applications(on: datetime.date | None = None, limit: int = 15) -
     findings of the governance rule component_end_of_life with the applications it names."""
     from architecture.governance import RULES, GovernanceContext
 
-    on = on or timezone.localdate()
-
-    def compute():
-        context = GovernanceContext(on=on)
-        rows = []
-        for finding in RULES["component_end_of_life"](context):
-            component = context.components[finding.subject_id]
-            for app_id in context.users_of[finding.subject_id]:
-                app = context.applications[app_id]
-                rows.append(
-                    {
-                        "application": app.name,
-                        "application_id": app.pk,
-                        "component": str(component),
-                        "end_of_life": component.end_of_life,
-                        "past": finding.severity == "high",
-                    }
-                )
-        rows.sort(key=lambda r: (r["end_of_life"], r["application"]))
-        return {
-            "application_count": len({r["application_id"] for r in rows}),
-            "past_count": len({r["application_id"] for r in rows if r["past"]}),
-            "rows": rows,
-        }
-
-    figures = compute()
-    return {**figures, "rows": figures["rows"][:limit]}
+    context = GovernanceContext(on=on or timezone.localdate())
+    rows = []
+    for finding in RULES["component_end_of_life"](context):
+        component = context.components[finding.subject_id]
+        for app_id in context.users_of[finding.subject_id]:
+            app = context.applications[app_id]
+            rows.append(
+                {
+                    "application": app.name,
+                    "application_id": app.pk,
+                    "component": str(component),
+                    "end_of_life": component.end_of_life,
+                    "past": finding.severity == "high",
+                }
+            )
+    rows.sort(key=lambda r: (r["end_of_life"], r["application"]))
+    return {
+        "application_count": len({r["application_id"] for r in rows}),
+        "past_count": len({r["application_id"] for r in rows if r["past"]}),
+        "rows": rows[:limit],
+    }

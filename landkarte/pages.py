@@ -153,11 +153,13 @@ class FilteredListPage(RolePageMixin, ListView):
 
 
 def apply_service_errors(form, error: ValidationError) -> None:
-    """Show a service's refusal on the form: on the field it names when the form has that
+    """Show a service's refusal on the form: on the field it names when the form shows that
     field, else above the form. The user's input stays in the bound form."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
+            # A hidden field (e.g. the expected version) shows nothing: say it above the form.
+            shown = field in form.fields and not form.fields[field].widget.is_hidden
+            target = field if shown else None
             for item in errors:
                 form.add_error(target, item.messages[0] if item.messages else str(item))
     else:

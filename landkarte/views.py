@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import views as auth_views
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,23 +27,14 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-# --- links that may not exist yet ------------------------------------------------------------
+def list_url(name: str, params: dict) -> str:
+    """The URL of a list page with its filter parameters."""
+    return reverse(name) + "?" + urlencode(params, doseq=True)
 
 
-def url_or_none(name: str, *args, query: dict | None = None) -> str | None:
-    """The URL of a page, or None while that page is not installed."""
-    try:
-        url = reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-    if query:
-        url += "?" + urlencode(query, doseq=True)
-    return url
-
-
-def _count(filterset_class, params: dict, queryset, request) -> int:
-    """Count with the list page's own filterset, so the figure equals what its link shows."""
-    return filterset_class(data=params, queryset=queryset, request=request).qs.count()
+def filtered(filterset_class, params: dict, queryset, request):
+    """The rows of a list page's own filterset, so that a figure equals what its link shows."""
+    return filterset_class(data=params, queryset=queryset, request=request).qs
 
 
 # --- the role blocks -------------------------------------------------------------------------
@@ -57,12 +48,12 @@ def desk_block(request, now) -> dict:
     from itsm.models import Incident
     from itsm.services.incidents import visible_incidents
 
-    user = request.user
-    incidents = visible_incidents(user, Incident.objects.all())
+    incidents = visible_incidents(request.user, Incident.objects.all())
     soon = (now + SOON).isoformat(timespec="seconds")
+    queue = {"open": "true", "my_teams": "true"}
     figures = [
         (_("Assigned to me, open"), {"open": "true", "mine": "true"}),
-        (_("In my teams' queue, open"), {"open": "true", "my_teams": "true"}),
+        (_("In my teams' queue, open"), queue),
         (
             _("SLA runs out within 4 hours"),
             {"open": "true", "breached": "false", "due_before": soon},
@@ -72,26 +63,17 @@ def desk_block(request, now) -> dict:
     counts = [
         {
             "label": label,
-            "count": _count(IncidentFilterSet, params, incidents, request),
-            "url": url_or_none("itsm:queue", query=params),
+            "count": filtered(IncidentFilterSet, params, incidents, request).count(),
+            "url": list_url("itsm:queue", params),
         }
         for label, params in figures
     ]
-    listed = IncidentFilterSet(
-        data={"open": "true", "my_teams": "true"}, queryset=incidents, request=request
-    ).qs
-    rows = list(
-        listed.select_related("assignee", "assigned_team")
-        .order_by("resolution_due", "number")
-        .distinct()[:ROWS]
+    rows = (
+        filtered(IncidentFilterSet, queue, incidents, request)
+        .select_related("assignee", "assigned_team")
+        .order_by("resolution_due", "number")[:ROWS]
     )
-    for incident in rows:
-        incident.page_url = url_or_none("itsm:incident-detail", incident.number)
-    return {
-        "counts": counts,
-        "incidents": rows,
-        "queue_url": url_or_none("itsm:queue", query={"open": "true", "my_teams": "true"}),
-    }
+    return {"counts": counts, "incidents": list(rows), "queue_url": list_url("itsm:queue", queue)}
 
 
 def change_block(request, now) -> dict:
@@ -108,28 +90,23 @@ def change_block(request, now) -> dict:
         "window_from": week_start.isoformat(timespec="seconds"),
         "window_to": week_end.isoformat(timespec="seconds"),
     }
-    changes = Change.objects.all()
     lists = []
     for key, label, params in (
         ("awaiting", _("Awaiting approval"), awaiting),
         ("week", _("Planned this week"), this_week),
     ):
-        queryset = ChangeFilterSet(data=params, queryset=changes, request=request).qs
-        rows = list(
-            queryset.select_related("owner_team").order_by("planned_start", "number")[:ROWS]
-        )
-        for change in rows:
-            change.page_url = url_or_none("itsm:change-detail", change.number)
+        queryset = filtered(ChangeFilterSet, params, Change.objects.all(), request)
+        rows = queryset.select_related("owner_team").order_by("planned_start", "number")[:ROWS]
         lists.append(
             {
                 "key": key,
                 "label": label,
                 "count": queryset.count(),
-                "rows": rows,
-                "url": url_or_none("itsm:changes", query=params),
+                "rows": list(rows),
+                "url": list_url("itsm:changes", params),
             }
         )
-    return {"lists": lists, "cab_url": url_or_none("itsm:cab")}
+    return {"lists": lists}
 
 
 def procurement_block(request, now) -> dict:
@@ -144,61 +121,47 @@ def procurement_block(request, now) -> dict:
         (_("Assessments awaiting approval"), AssessmentState.SUBMITTED),
     ):
         params = {"state": [state.value]}
+        assessments = filtered(AssessmentFilterSet, params, Assessment.objects.all(), request)
         counts.append(
             {
                 "label": label,
-                "count": _count(AssessmentFilterSet, params, Assessment.objects.all(), request),
-                "url": url_or_none("sourcing:assessments", query=params),
+                "count": assessments.count(),
+                "url": list_url("sourcing:assessments", params),
             }
         )
     open_params = {"state": sorted(str(s) for s in OPEN_PROCUREMENT_STATES)}
-    cases = ProcurementCaseFilterSet(
-        data=open_params, queryset=ProcurementCase.objects.all(), request=request
-    ).qs
-    rows = list(cases.select_related("org_unit").order_by("-created")[:ROWS])
-    for case in rows:
-        case.page_url = url_or_none("sourcing:case-detail", case.reference)
+    cases = filtered(ProcurementCaseFilterSet, open_params, ProcurementCase.objects.all(), request)
     counts.append(
         {
             "label": _("Open procurement cases"),
             "count": cases.count(),
-            "url": url_or_none("sourcing:cases", query=open_params),
+            "url": list_url("sourcing:cases", open_params),
         }
     )
-    return {"counts": counts, "cases": rows}
+    rows = cases.select_related("org_unit").order_by("-created")[:ROWS]
+    return {"counts": counts, "cases": list(rows)}
 
 
 def requester_block(request, now) -> dict:
-    from itsm.choices import OPEN_INCIDENT_STATES
+    from itsm.filtersets import IncidentFilterSet
     from itsm.models import Incident, Requirement
-    from itsm.requirement_choices import FINAL_REQUIREMENT_STATES
+    from itsm.requirement_filtersets import RequirementFilterSet
     from itsm.services.incidents import visible_incidents
     from itsm.services.requirements import visible_requirements
 
     user = request.user
-    requirements = visible_requirements(user, Requirement.objects.all()).exclude(
-        state__in=FINAL_REQUIREMENT_STATES
-    )
-    requirement_rows = list(
-        requirements.select_related("requesting_org_unit").order_by("-submitted_at", "-pk")[:ROWS]
-    )
-    for requirement in requirement_rows:
-        requirement.page_url = url_or_none("itsm:requirement-detail", requirement.number)
-    incidents = visible_incidents(user, Incident.objects.filter(caller=user)).filter(
-        state__in=OPEN_INCIDENT_STATES
-    )
-    incident_rows = list(incidents.order_by("-opened_at")[:ROWS])
-    for incident in incident_rows:
-        incident.page_url = url_or_none("itsm:incident-detail", incident.number)
+    is_open = {"open": "true"}
+    mine = visible_requirements(user, Requirement.objects.all())
+    requirements = filtered(RequirementFilterSet, is_open, mine, request)
+    reported = visible_incidents(user, Incident.objects.filter(caller=user))
+    incidents = filtered(IncidentFilterSet, is_open, reported, request)
+    latest = requirements.select_related("requesting_org_unit").order_by("-submitted_at", "-pk")
     return {
         "requirement_count": requirements.count(),
-        "requirements": requirement_rows,
-        "requirements_url": url_or_none("itsm:requirements", query={"open": "true"}),
-        "new_requirement_url": url_or_none("itsm:requirement-new"),
+        "requirements": list(latest[:ROWS]),
+        "requirements_url": list_url("itsm:requirements", is_open),
         "incident_count": incidents.count(),
-        "incidents": incident_rows,
-        "incidents_url": url_or_none("itsm:my-incidents"),
-        "new_incident_url": url_or_none("itsm:incident-new"),
+        "incidents": list(incidents.order_by("-opened_at")[:ROWS]),
     }
 
 
@@ -238,28 +201,24 @@ class HomeView(Page):
         context = super().get_context_data(**kwargs)
         now = timezone.now()
         roles = role_names(self.request.user)
-        blocks = []
-        for role, name, build in ROLE_BLOCKS:
-            if role in roles:
-                blocks.append(
-                    {
-                        "name": name,
-                        "template": f"landkarte/home_{name}.html",
-                        "data": build(self.request, now) if build else {},
-                    }
-                )
+        blocks = [
+            {
+                "name": name,
+                "template": f"landkarte/home_{name}.html",
+                "data": build(self.request, now) if build else {},
+            }
+            for role, name, build in ROLE_BLOCKS
+            if role in roles
+        ]
         context.update(
-            blocks=blocks,
-            is_auditor=AUDITOR in roles,
-            findings_url=url_or_none("architecture:findings"),
-            **dashboard_context(self.request, 3),
+            blocks=blocks, is_auditor=AUDITOR in roles, **dashboard_context(self.request, 3)
         )
         return context
 
 
 class DashboardView(Page):
-    """The dashboard alone; `?section=sourcing|governance|architect` answers with that slow
-    section (loaded by htmx after the page, cached for a few minutes)."""
+    """The dashboard alone; `?section=sourcing|governance|architect` answers with that slower
+    section (loaded by htmx after the page)."""
 
     template_name = "landkarte/dashboard.html"
     title = _("Dashboard")
@@ -280,40 +239,19 @@ class DashboardView(Page):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         section = self.request.GET.get("section")
+        if not section:
+            context.update(dashboard_context(self.request, 2))
+            return context
         try:
             level = min(5, max(2, int(self.request.GET.get("h", 2))))
         except ValueError:
             level = 2
-        if not section:
-            context.update(dashboard_context(self.request, 2))
-            return context
         _form, selection = dashboard.read_filter(self.request.GET)
         context.update(selection=selection, h=level, h_sub=level + 1)
         if section == "sourcing":
             context["sourcing"] = dashboard.sourcing_figures(selection)
-            context["risk_url"] = url_or_none("sourcing:risk")
         elif section == "governance":
             context["governance"] = dashboard.governance_figures(selection)
-            context["findings_url"] = url_or_none("architecture:findings")
         elif section == "architect":
-            today = timezone.localdate()
-            counts = dashboard.governance_counts(None, today)
-            labels = dict(
-                zip(
-                    ("info", "low", "medium", "high", "critical"),
-                    dashboard.SEVERITY_LABELS,
-                    strict=True,
-                )
-            )
-            context["severities"] = [
-                {
-                    "label": labels[severity],
-                    "count": count,
-                    "url": url_or_none("architecture:findings", query={"severity": severity}),
-                }
-                for severity, count in counts.items()
-            ]
-            context["eol"] = dashboard.end_of_life_applications(today)
-            for row in context["eol"]["rows"]:
-                row["url"] = url_or_none("architecture:application-detail", row["application_id"])
+            context.update(dashboard.architect_figures(timezone.localdate()))
         return context

@@ -87,6 +87,14 @@ class StartAssessmentForm(forms.Form):
     )
 
 
+class VersionForm(forms.Form):
+    """An action without input besides the version the user saw. Named `expected_version`
+    like the services' argument, so that a service's conflict (on `version`) is shown above
+    the form instead of on this hidden field."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
 def level_field_name(code: str) -> str:
     return f"level_{code}"
 
@@ -95,17 +103,15 @@ def evidence_field_name(code: str) -> str:
     return f"evidence_{code}"
 
 
-class AnswersForm(forms.Form):
+class AnswersForm(VersionForm):
     """All criteria of an assessment, one after another: a level 0–4 (each with the
     catalogue's description), "not applicable" where the criterion does not apply to the
     subject, and the evidence."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
     def __init__(self, *args, criteria, answers, scopes, version, **kwargs):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
-        self.initial["version"] = version
+        self.initial["expected_version"] = version
         for criterion in self.criteria:
             choices = [(UNANSWERED, _("Not answered yet"))]
             choices += [
@@ -136,6 +142,10 @@ class AnswersForm(forms.Form):
                     self.initial[level_name] = UNANSWERED
                 self.initial[evidence_field_name(criterion.code)] = answer.evidence
 
+    def answers(self) -> dict[str, tuple[int | None, bool, str]]:
+        """Criterion code → (level, not applicable, evidence) as entered, in catalogue order."""
+        return {criterion.code: self.answer_for(criterion) for criterion in self.criteria}
+
     def answer_for(self, criterion) -> tuple[int | None, bool, str]:
         """(level, not applicable, evidence) as entered for one criterion."""
         raw = self.cleaned_data.get(level_field_name(criterion.code)) or UNANSWERED
@@ -147,8 +157,7 @@ class AnswersForm(forms.Form):
         return int(raw), False, evidence
 
 
-class ApproveForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class ApproveForm(VersionForm):
     valid_until = forms.DateField(
         required=False,
         label=_("Valid until"),
@@ -157,8 +166,7 @@ class ApproveForm(forms.Form):
     )
 
 
-class ReturnForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class ReturnForm(VersionForm):
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -166,17 +174,10 @@ class ReturnForm(forms.Form):
     )
 
 
-class VersionForm(forms.Form):
-    """An action without input besides the version the user saw."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
-
 # --- procurement -----------------------------------------------------------------------------
 
 
-class AwardForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class AwardForm(VersionForm):
     candidate = forms.TypedChoiceField(coerce=int, label=_("Candidate"))
     justification = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Justification")
@@ -187,8 +188,7 @@ class AwardForm(forms.Form):
         self.fields["candidate"].choices = [(c.pk, str(c)) for c in candidates]
 
 
-class CancelCaseForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class CancelCaseForm(VersionForm):
     reason = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason")
     )

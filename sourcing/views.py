@@ -9,7 +9,6 @@ import time
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
@@ -29,7 +28,7 @@ from landkarte.pages import (
 from landkarte.roles import PROCUREMENT, has_role
 from sourcing import forms as sf
 from sourcing.models import Assessment
-from sourcing.procurement_models import ProcurementCase
+from sourcing.procurement_models import ProcurementCandidate, ProcurementCase
 from sourcing.services import assessments as assessment_service
 from sourcing.services import landscape
 from sourcing.services import procurement as procurement_service
@@ -158,7 +157,7 @@ class VendorDetailView(Page):
         context.update(
             vendor=vendor,
             title=str(vendor),
-            group_top=vendor.ultimate_parent or vendor,
+            group_top=vendor.group,
             subsidiaries=subsidiaries,
             assessments=assessments,
             current=current,
@@ -325,86 +324,45 @@ class AssessmentEditView(Page):
     def post(self, request, *args, **kwargs):
         self.load()
         form = self.make_form(request.POST)
-        action = request.POST.get("action", "save")
+        submit = request.POST.get("action") == "submit"
         if form.is_valid():
-            with transaction.atomic():
-                version = self.save_answers(form)
-                if not form.errors and action == "submit":
-                    try:
-                        assessment_service.submit_assessment(
-                            self.assessment, user=request.user, expected_version=version
-                        )
-                    except ValidationError as exc:
-                        self.submit_refused(form, exc)
-                    except PermissionDenied as exc:
-                        _refuse(form, exc)
-                if form.errors:
-                    # Nothing half-written: the answers saved above are undone too.
-                    transaction.set_rollback(True)
-            if not form.errors:
-                if action == "submit":
+            try:
+                assessment_service.answer_criteria(
+                    self.assessment,
+                    user=request.user,
+                    answers=form.answers(),
+                    expected_version=form.cleaned_data["expected_version"],
+                    submit=submit,
+                )
+            except PermissionDenied as exc:
+                _refuse(form, exc)
+            except ValidationError as exc:
+                self.show_refusal(form, exc)
+            else:
+                if submit:
                     messages.success(request, _("Assessment submitted for approval."))
                     return redirect("sourcing:assessment-detail", pk=self.assessment.pk)
                 messages.success(request, _("Draft saved."))
                 return redirect("sourcing:assessment-edit", pk=self.assessment.pk)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
-    def save_answers(self, form) -> int:
-        """answer_criterion for every criterion whose answer changed; refusals go next to the
-        criterion. Returns the assessment's version after the last write."""
-        version = form.cleaned_data["version"]
-        for criterion in self.criteria:
-            level, not_applicable, evidence = form.answer_for(criterion)
-            answer = self.answers.get(criterion.pk)
-            if answer is not None and (answer.level, answer.not_applicable, answer.evidence) == (
-                level,
-                not_applicable,
-                evidence,
-            ):
-                continue
-            try:
-                with transaction.atomic():
-                    saved = assessment_service.answer_criterion(
-                        self.assessment,
-                        user=self.request.user,
-                        criterion_code=criterion.code,
-                        level=level,
-                        not_applicable=not_applicable,
-                        evidence=evidence,
-                        comment=answer.comment if answer is not None else "",
-                        expected_version=version,
-                    )
-            except PermissionDenied as exc:
-                _refuse(form, exc)
-                return version
-            except ValidationError as exc:
-                errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-                if set(errors) & {"version", "state", "__all__", None}:
-                    # A conflict or a changed state concerns the whole form: stop here.
-                    for message in service_errors(exc):
-                        form.add_error(None, message)
-                    return version
-                for message in service_errors(exc):
-                    form.add_error(sf.level_field_name(criterion.code), message)
-                continue
-            version = saved.assessment.version
-        return version
-
-    def submit_refused(self, form, exc: ValidationError) -> None:
+    def show_refusal(self, form, exc: ValidationError) -> None:
+        """A refused answer next to its criterion; unanswered knock-outs of a refused
+        submission marked at theirs; everything else above the form."""
         for field, errors in exc.error_dict.items():
+            criterion_field = sf.level_field_name(field)
             for error in errors:
+                if criterion_field in form.fields:
+                    form.add_error(criterion_field, error.messages)
+                    continue
                 if field == "answers" and error.code == "unanswered":
-                    codes = str((error.params or {}).get("codes", "")).split(", ")
-                    for code in codes:
+                    for code in str((error.params or {}).get("codes", "")).split(", "):
                         name = sf.level_field_name(code)
                         if name in form.fields:
                             form.add_error(
                                 name, _("Answer this knock-out criterion before submitting.")
                             )
-                    form.add_error(None, error.message % (error.params or {}))
-                else:
-                    message = error.message % error.params if error.params else error.message
-                    form.add_error(None, message)
+                form.add_error(None, error.messages)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -485,7 +443,7 @@ class AssessmentDetailView(Page):
                         assessment,
                         user=request.user,
                         valid_until=data.get("valid_until"),
-                        expected_version=data["version"],
+                        expected_version=data["expected_version"],
                     )
                     messages.success(request, _("Assessment approved."))
                 elif action == assessment_service.ACTION_RETURN:
@@ -493,12 +451,12 @@ class AssessmentDetailView(Page):
                         assessment,
                         user=request.user,
                         reason=data.get("reason") or "",
-                        expected_version=data["version"],
+                        expected_version=data["expected_version"],
                     )
                     messages.success(request, _("Assessment sent back to the assessor."))
                 else:
                     new = assessment_service.reassess(
-                        assessment, user=request.user, expected_version=data["version"]
+                        assessment, user=request.user, expected_version=data["expected_version"]
                     )
                     messages.success(request, _("Re-assessment started as a draft."))
                     return redirect("sourcing:assessment-edit", pk=new.pk)
@@ -544,7 +502,7 @@ class AssessmentDetailView(Page):
                 }
             )
         forms = kwargs.get("forms") or {}
-        version = {"version": assessment.version}
+        version = {"expected_version": assessment.version}
         context.update(
             assessment=assessment,
             title=_("Scorecard: %(subject)s") % {"subject": assessment.subject},
@@ -557,11 +515,10 @@ class AssessmentDetailView(Page):
             return_form=forms.get("return") or sf.ReturnForm(initial=version, prefix="return"),
             reassess_form=forms.get("reassess")
             or sf.VersionForm(initial=version, prefix="reassess"),
-            is_assessor=assessment.assessor_id == self.request.user.pk,
+            # A procurement user who may send it back but not approve it is its assessor.
             needs_second_user=(
-                assessment.state == "submitted"
-                and assessment.assessor_id == self.request.user.pk
-                and has_role(self.request.user, PROCUREMENT)
+                assessment_service.ACTION_RETURN in self.allowed
+                and assessment_service.ACTION_APPROVE not in self.allowed
             ),
         )
         return context
@@ -587,8 +544,6 @@ class CaseListView(FilteredListPage):
     }
 
     def base_queryset(self):
-        from sourcing.procurement_models import ProcurementCandidate
-
         return ProcurementCase.objects.select_related(
             "org_unit", "awarded_candidate__vendor", "awarded_candidate__component"
         ).annotate(candidate_count=_count(ProcurementCandidate, "case"))
@@ -641,7 +596,7 @@ class CaseDetailView(Page):
             form = sf.VersionForm(request.POST, prefix=action)
         if form.is_valid():
             data = form.cleaned_data
-            user, version = request.user, data["version"]
+            user, version = request.user, data["expected_version"]
             try:
                 if action == procurement_service.ACTION_PUBLISH:
                     procurement_service.publish_case(case, user=user, expected_version=version)
@@ -681,7 +636,7 @@ class CaseDetailView(Page):
         except ValidationError as exc:
             ranking_error = " ".join(service_errors(exc))
         forms = kwargs.get("forms") or {}
-        version = {"version": case.version}
+        version = {"expected_version": case.version}
         candidates = [row.candidate for row in ranking] or self.candidates()
         eligible = [row.candidate for row in ranking if row.eligible]
         award_initial = dict(version)
@@ -692,7 +647,6 @@ class CaseDetailView(Page):
             title=str(case),
             ranking=ranking,
             ranking_error=ranking_error,
-            protection_label=_protection_label(case.protection_class),
             allowed=self.allowed,
             award_form=forms.get("award")
             or sf.AwardForm(initial=award_initial, prefix="award", candidates=candidates),

@@ -14,6 +14,7 @@ queries is therefore constant: it depends neither on the depth nor on the size o
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -220,3 +221,21 @@ def impact_analysis(
         open_incidents=open_incidents,
         scheduled_changes=scheduled_changes,
     )
+
+
+def impact_links(impact: Impact) -> tuple[dict[int, list[Application]], dict[int, list[Service]]]:
+    """How the affected things hang together: service id → the affected applications realising
+    it, and org unit id → the affected services it uses. Two queries."""
+    apps = {item.application.pk: item.application for item in impact.applications}
+    services = {service.pk: service for service in impact.services}
+    realised: dict[int, list[Application]] = defaultdict(list)
+    for service_id, app_id in Service.applications.through.objects.filter(
+        service__in=impact.services, application_id__in=list(apps)
+    ).values_list("service_id", "application_id"):
+        realised[service_id].append(apps[app_id])
+    used: dict[int, list[Service]] = defaultdict(list)
+    for unit_id, service_id in Service.consumer_org_units.through.objects.filter(
+        service__in=impact.services, orgunit__in=impact.org_units
+    ).values_list("orgunit_id", "service_id"):
+        used[unit_id].append(services[service_id])
+    return realised, used

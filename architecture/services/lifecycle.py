@@ -11,12 +11,19 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from dateutil.relativedelta import relativedelta
+
 from cmdb import graph
 from cmdb.choices import Environment
 from cmdb.models import Application, ApplicationComponent, ITComponent
 
 KIND_APPLICATION = "application"
 KIND_COMPONENT = "component"
+
+EOL_UNKNOWN = "unknown"
+EOL_PASSED = "passed"
+EOL_SOON = "soon"
+EOL_SUPPORTED = "supported"
 
 
 @dataclass
@@ -45,6 +52,20 @@ class LifecycleReport:
     earliest_dependency_end_of_life: datetime.date | None = None
     earliest_dependencies: list[Application] = field(default_factory=list)
     conflicts: list[LifecycleConflict] = field(default_factory=list)
+
+
+def end_of_life_state(
+    end_of_life: datetime.date | None, on: datetime.date, warning_months: int
+) -> str:
+    """Where an end-of-life date stands on `on`: "unknown" (no date), "passed" (reached on or
+    before `on`), "soon" (within `warning_months`) or "supported"."""
+    if end_of_life is None:
+        return EOL_UNKNOWN
+    if end_of_life <= on:
+        return EOL_PASSED
+    if end_of_life <= on + relativedelta(months=warning_months):
+        return EOL_SOON
+    return EOL_SUPPORTED
 
 
 def _outlasts(own_end: datetime.date | None, dependency_end: datetime.date | None) -> bool:

@@ -72,6 +72,11 @@ def _is_future(moment: datetime.datetime) -> bool:
     return moment > timezone.now()
 
 
+def is_recorded_moment(moment: datetime.date | datetime.datetime) -> bool:
+    """True when `moment` lies in the past (the landscape comes from history, not the plan)."""
+    return not _is_future(to_moment(moment))
+
+
 def _day(moment: datetime.datetime) -> datetime.date:
     return timezone.localdate(moment)
 
@@ -80,11 +85,22 @@ def _alive_interfaces(day: datetime.date):
     return Interface.objects.filter(interface_alive_q(day), application_alive_q(day, "provider__"))
 
 
+def applications_queryset_as_of(moment: datetime.date | datetime.datetime | None):
+    """The applications at `moment` as a queryset that can be filtered, sorted and paged:
+    for a past moment the records as recorded then (history, deleted records included, which
+    are historical instances), for a future moment (or none) the current records. Combine with
+    the lifecycle filter (application_alive_q / the filterset's `as_of`) for what runs then."""
+    if moment is None or not is_recorded_moment(moment):
+        return Application.objects.all()
+    return Application.history.as_of(to_moment(moment))
+
+
 def applications_as_of(moment: datetime.date | datetime.datetime) -> list[Application]:
     moment = to_moment(moment)
+    applications = applications_queryset_as_of(moment)
     if _is_future(moment):
-        return list(Application.objects.filter(application_alive_q(_day(moment))))
-    return sorted(Application.history.as_of(moment), key=lambda a: (a.name, a.pk))
+        return list(applications.filter(application_alive_q(_day(moment))))
+    return sorted(applications, key=lambda a: (a.name, a.pk))
 
 
 def interfaces_as_of(moment: datetime.date | datetime.datetime) -> list[Interface]:
@@ -188,21 +204,3 @@ def landscape_diff(
     _compare(apps_before, apps_after, diff)
     _compare(ifs_before, ifs_after, diff)
     return diff
-
-
-def applications_queryset_as_of(moment: datetime.date | datetime.datetime | None):
-    """The applications at `moment` as a queryset that can be filtered, sorted and paged:
-    for a past moment the records as recorded then (history, deleted records included, which
-    are historical instances), for a future moment (or none) the current records. Combine with
-    the lifecycle filter (application_alive_q / the filterset's `as_of`) for what runs then."""
-    if moment is None:
-        return Application.objects.all()
-    moment = to_moment(moment)
-    if _is_future(moment):
-        return Application.objects.all()
-    return Application.history.as_of(moment)
-
-
-def is_recorded_moment(moment: datetime.date | datetime.datetime) -> bool:
-    """True when `moment` lies in the past (the landscape comes from history, not the plan)."""
-    return not _is_future(to_moment(moment))

@@ -28,10 +28,14 @@ WSJF_INPUTS = ("business_value", "time_criticality", "risk_reduction", "job_size
 WSJF_PLACES = Decimal("0.001")
 
 
+def cost_of_delay(business_value, time_criticality, risk_reduction) -> int:
+    return business_value + time_criticality + risk_reduction
+
+
 def wsjf_score(business_value, time_criticality, risk_reduction, job_size) -> Decimal:
     """Weighted shortest job first: cost of delay divided by job size."""
-    cost_of_delay = Decimal(business_value + time_criticality + risk_reduction)
-    return (cost_of_delay / Decimal(job_size)).quantize(WSJF_PLACES, rounding=ROUND_HALF_UP)
+    delay = Decimal(cost_of_delay(business_value, time_criticality, risk_reduction))
+    return (delay / Decimal(job_size)).quantize(WSJF_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _positive(field: str) -> models.CheckConstraint:
@@ -112,6 +116,10 @@ class Requirement(BaseModel):
 
     def __str__(self):
         return f"{self.number} {self.title}".strip()
+
+    @property
+    def cost_of_delay(self) -> int:
+        return cost_of_delay(self.business_value, self.time_criticality, self.risk_reduction)
 
     def compute_wsjf(self) -> None:
         # Invalid inputs are left to validation and the check constraints to report.

@@ -40,10 +40,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cmdb.models import Team
+from cmdb.graph import LoadedGraph
+from cmdb.models import Application, Team
 from itsm.choices import (
     CHANGE_TRANSITIONS,
     ApprovalDecision,
@@ -55,7 +57,7 @@ from itsm.choices import (
 from itsm.models import Change, ChangeApproval
 from itsm.models.numbering import next_number
 from itsm.services.conflicts import freeze_window_conflicts
-from itsm.services.risk import assess_risk, exceeds
+from itsm.services.risk import assess_risk, dependents_as_of, exceeds
 from landkarte.roles import ARCHITECT, CHANGE_MANAGER, SERVICE_DESK, has_role, require_role
 from landkarte.services import field_error as _error
 from landkarte.services import history_reason, lock_for_update, save_with_history
@@ -78,13 +80,18 @@ CREATE_FIELDS = UPDATE_FIELDS | {"requested_by"}
 PLAN_FIELDS = ["implementation_plan", "backout_plan", "test_plan"]
 
 __all__ = [
+    "ChangeImpact",
     "RequiredApproval",
     "approve_change",
     "assess_change",
+    "available_actions",
     "cancel_change",
+    "change_impact",
+    "changes_awaiting_approval",
     "close_change",
     "complete_implementation",
     "create_change",
+    "decision_options",
     "reject_change",
     "request_authorization",
     "required_approvals",
@@ -119,8 +126,12 @@ def _now(now):
     return now or timezone.now()
 
 
+def _signed_in(user) -> bool:
+    return bool(user) and user.is_authenticated and user.is_active
+
+
 def _require_user(user) -> None:
-    if not user or not user.is_authenticated or not user.is_active:
+    if not _signed_in(user):
         raise PermissionDenied(_("Sign in to change changes."))
 
 
@@ -281,7 +292,7 @@ def required_approvals(change: Change) -> list[RequiredApproval]:
             RequiredApproval(label=_("Emergency CAB (a change manager)"), role=ROLE_EMERGENCY_CAB)
         ]
     else:
-        slots = [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
+        slots = [_change_manager_slot()]
         if change.risk == ChangeRisk.HIGH:
             teams = _owning_teams(change)
             slots += [
@@ -311,12 +322,24 @@ def _owning_teams(change: Change) -> list[Team]:
     return list(Team.objects.filter(applications__changes=change).distinct().order_by("name", "pk"))
 
 
-def _may_decide(user, slot: RequiredApproval) -> bool:
+def _change_manager_slot() -> RequiredApproval:
+    return RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)
+
+
+def _may_decide(user, slot: RequiredApproval, team_ids: set[int] | None = None) -> bool:
+    """`team_ids`: the ids of the user's teams, when the caller asks about many slots."""
     if user.is_superuser:
         return True
-    if slot.team is not None:
+    if slot.team is None:
+        return has_role(user, CHANGE_MANAGER)
+    if team_ids is None:
         return slot.team.members.filter(pk=user.pk).exists()
-    return has_role(user, CHANGE_MANAGER)
+    return slot.team.pk in team_ids
+
+
+def _requested_by(change: Change, user) -> bool:
+    """Four eyes: nobody but a superuser decides on a change they requested themselves."""
+    return change.requested_by_id == user.pk and not user.is_superuser
 
 
 def _resolve_slot(change: Change, user, role, team) -> RequiredApproval:
@@ -362,7 +385,7 @@ def _check_decider(change: Change, user, slot: RequiredApproval) -> None:
         raise PermissionDenied(
             _("You may not decide for %(slot)s on this change.") % {"slot": slot.label}
         )
-    if change.requested_by_id == user.pk and not user.is_superuser:
+    if _requested_by(change, user):
         raise PermissionDenied(_("You cannot decide on a change you requested yourself."))
 
 
@@ -588,7 +611,7 @@ def reject_change(
                     _("In assessment only a change manager may reject a change."),
                     "approval_not_required",
                 )
-            slot = RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)
+            slot = _change_manager_slot()
         else:
             slot = _resolve_slot(change, user, role, team)
         _check_decider(change, user, slot)
@@ -776,25 +799,15 @@ ACTION_CLOSE = "close"
 ACTION_CANCEL = "cancel"
 
 
-def _decidable(user, slots: list[RequiredApproval], team_ids: set[int]) -> list:
-    """The requirements `user` may decide (as _may_decide, with the user's teams known)."""
-    if user.is_superuser:
-        return list(slots)
-    manager = has_role(user, CHANGE_MANAGER)
-    return [
-        slot for slot in slots if (slot.team.pk in team_ids if slot.team is not None else manager)
-    ]
+def _team_ids(user) -> set[int]:
+    return set(user.teams.values_list("pk", flat=True))
 
 
 def changes_awaiting_approval(user, queryset=None) -> list[tuple[Change, list[RequiredApproval]]]:
     """The changes awaiting authorization on which `user` may give a still missing decision,
     each with those open requirements; never a change the user requested (four eyes; a
     superuser excepted). A fixed number of queries however many changes wait."""
-    from django.db.models import Prefetch
-
-    from cmdb.models import Application
-
-    if not user or not user.is_authenticated or not user.is_active:
+    if not _signed_in(user):
         return []
     queryset = Change.objects.all() if queryset is None else queryset
     queryset = (
@@ -814,11 +827,14 @@ def changes_awaiting_approval(user, queryset=None) -> list[tuple[Change, list[Re
     )
     if not user.is_superuser:
         queryset = queryset.exclude(requested_by=user)
-    team_ids = set(user.teams.values_list("pk", flat=True))
+    team_ids = _team_ids(user)
     waiting = []
     for change in queryset:
-        slots = required_approvals(change)
-        mine = [slot for slot in _decidable(user, slots, team_ids) if not slot.satisfied]
+        mine = [
+            slot
+            for slot in required_approvals(change)
+            if not slot.satisfied and _may_decide(user, slot, team_ids)
+        ]
         if mine:
             waiting.append((change, mine))
     return waiting
@@ -827,21 +843,19 @@ def changes_awaiting_approval(user, queryset=None) -> list[tuple[Change, list[Re
 def decision_options(change: Change, user, slots=None) -> list[RequiredApproval]:
     """The requirements `user` may approve or reject on this change now (open ones first;
     decided ones may be decided again while the change awaits authorization). Empty when
-    the user may not decide at all: wrong state, requested it themselves, not an approver."""
-    if not user or not user.is_authenticated or not user.is_active:
-        return []
-    if change.requested_by_id == user.pk and not user.is_superuser:
+    the user may not decide at all: wrong state, requested it themselves, not an approver.
+    `slots`: required_approvals(change), if already computed."""
+    if not _signed_in(user) or _requested_by(change, user):
         return []
     if change.state == ChangeState.ASSESSMENT:
-        # Only a change manager may reject in assessment (reject_change).
-        if has_role(user, CHANGE_MANAGER):
-            return [RequiredApproval(label=_("Change manager"), role=ROLE_CHANGE_MANAGER)]
+        slots = [_change_manager_slot()]  # in assessment only a change manager may reject
+    elif change.state == ChangeState.AUTHORIZATION:
+        slots = required_approvals(change) if slots is None else slots
+    else:
         return []
-    if change.state != ChangeState.AUTHORIZATION:
-        return []
-    slots = required_approvals(change) if slots is None else slots
-    team_ids = set(user.teams.values_list("pk", flat=True)) if not user.is_superuser else set()
-    mine = _decidable(user, slots, team_ids)
+    asks_teams = not user.is_superuser and any(slot.team is not None for slot in slots)
+    team_ids = _team_ids(user) if asks_teams else set()
+    mine = [slot for slot in slots if _may_decide(user, slot, team_ids)]
     return sorted(mine, key=lambda slot: slot.satisfied)
 
 
@@ -850,32 +864,27 @@ def available_actions(change: Change, user, slots=None) -> list[str]:
     order), from the transition table and the roles each service function requires. A step
     offered may still be refused for its inputs (a missing plan, approvals, a freeze window);
     the service says why. `slots`: required_approvals(change), if already computed."""
-    if not user or not user.is_authenticated or not user.is_active:
+    if not _signed_in(user):
         return []
     allowed = CHANGE_TRANSITIONS[change.state]
     editor = has_role(user, *EDIT_ROLES)
+    standard = change.change_type == ChangeType.STANDARD
     actions = []
-    if editor and ChangeState.ASSESSMENT in allowed and change.state == ChangeState.DRAFT:
+    if editor and ChangeState.ASSESSMENT in allowed:
         actions.append(ACTION_SUBMIT)
     if editor and change.state == ChangeState.ASSESSMENT:
         actions.append(ACTION_ASSESS)
-    if (
-        editor
-        and change.change_type != ChangeType.STANDARD
-        and ChangeState.AUTHORIZATION in allowed
-    ):
+    if editor and not standard and ChangeState.AUTHORIZATION in allowed:
         actions.append(ACTION_REQUEST_AUTHORIZATION)
     options = decision_options(change, user, slots)
     if options and change.state == ChangeState.AUTHORIZATION:
         actions.append(ACTION_APPROVE)
     if options and ChangeState.REJECTED in allowed:
         actions.append(ACTION_REJECT)
-    if editor and ChangeState.SCHEDULED in allowed:
-        standard = change.change_type == ChangeType.STANDARD
-        if (standard and change.state == ChangeState.ASSESSMENT) or (
-            not standard and change.state == ChangeState.AUTHORIZATION
-        ):
-            actions.append(ACTION_SCHEDULE)
+    # A standard change is scheduled from assessment, the others once authorised.
+    schedule_from = ChangeState.ASSESSMENT if standard else ChangeState.AUTHORIZATION
+    if editor and change.state == schedule_from:
+        actions.append(ACTION_SCHEDULE)
     if editor and ChangeState.IMPLEMENTING in allowed:
         actions.append(ACTION_START)
     if editor and ChangeState.REVIEW in allowed:
@@ -885,3 +894,41 @@ def available_actions(change: Change, user, slots=None) -> list[str]:
     if editor and ChangeState.CANCELLED in allowed:
         actions.append(ACTION_CANCEL)
     return actions
+
+
+@dataclass
+class ImpactedApplication:
+    application: Application
+    depth: int
+    """Steps from the nearest affected application."""
+
+
+@dataclass
+class ChangeImpact:
+    affected: list[Application]
+    dependents: list[ImpactedApplication]
+    """The nearest `limit` dependents (by steps, then id), listed by steps and name."""
+    dependent_count: int
+    """All dependents, however many are listed."""
+
+    @property
+    def more(self) -> int:
+        return self.dependent_count - len(self.dependents)
+
+
+def change_impact(change: Change, limit: int | None = None) -> ChangeImpact:
+    """The affected applications and everything depending on them, transitively, in the
+    dependency graph of the planned start date (as the risk's dependents factor counts them;
+    the affected applications themselves are not dependents). Two queries (the graph, the
+    listed dependents) besides the change's applications, which a caller may prefetch with
+    their owner teams."""
+    affected = list(change.applications.all())
+    depths = {}
+    if affected:
+        graph = LoadedGraph(dependents_as_of(change))
+        depths = graph.dependents(*[app.pk for app in affected])
+    nearest = sorted(depths.items(), key=lambda item: (item[1], item[0]))[:limit]
+    apps = Application.objects.select_related("owner_team").in_bulk([pk for pk, _d in nearest])
+    dependents = [ImpactedApplication(apps[pk], depth) for pk, depth in nearest if pk in apps]
+    dependents.sort(key=lambda row: (row.depth, row.application.name))
+    return ChangeImpact(affected=affected, dependents=dependents, dependent_count=len(depths))

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cmdb.graph import dependencies, dependents
+from cmdb.graph import LoadedGraph, dependencies, dependents
 from cmdb.models import Application, Service
 from itsm.choices import ChangeState
 from itsm.models import Change, FreezeWindow
@@ -81,19 +81,23 @@ def active_changes():
 
 class _Neighbourhood:
     """Applications within `depth` steps of an application, in either direction, computed once
-    per application within one call (a change set usually shares applications)."""
+    per application within one call (a change set usually shares applications). With `graph`
+    (a cmdb.graph.LoadedGraph) the walks run in memory: no query per application, for pages
+    that show many changes; without it, one recursive CTE per application and direction."""
 
-    def __init__(self, depth: int):
+    def __init__(self, depth: int, graph: LoadedGraph | None = None):
         self.depth = depth
+        self.dependents = graph.dependent_nodes if graph else dependents
+        self.dependencies = graph.dependency_nodes if graph else dependencies
         self._cache: dict[int, dict[int, tuple[int, list[int], bool]]] = {}
 
     def of(self, app_id: int) -> dict[int, tuple[int, list[int], bool]]:
         """other app id → (depth, path from app_id to it, whether it depends on app_id)."""
         if app_id not in self._cache:
             found: dict[int, tuple[int, list[int], bool]] = {}
-            for node in dependents(app_id, self.depth):
+            for node in self.dependents(app_id, self.depth):
                 found[node.application_id] = (node.depth, [app_id, *node.path], True)
-            for node in dependencies(app_id, self.depth):
+            for node in self.dependencies(app_id, self.depth):
                 known = found.get(node.application_id)
                 # In a cycle both directions exist; the shorter one explains it better.
                 if known is None or node.depth < known[0]:
@@ -246,20 +250,53 @@ def conflicts_for(change: Change, depth: int | None = None) -> list[Conflict]:
     same or connected applications, and freeze windows."""
     if not change.has_window:
         return []
-    near = _Neighbourhood(conflict_depth(depth))
-    others = (
+    return _conflicts_of([change], _Neighbourhood(conflict_depth(depth)))[change.pk]
+
+
+def conflicts_for_changes(
+    changes, depth: int | None = None, graph: LoadedGraph | None = None
+) -> dict[int, list[Conflict]]:
+    """change pk → what conflicts_for() finds, for many changes at once: one query for the
+    active changes overlapping the period they span, one for their applications, a few for
+    freeze windows, and the dependency walks in memory when `graph` (a LoadedGraph) is given.
+    Only changes that may still happen get conflicts; the others map to an empty list."""
+    changes = list(changes)
+    targets = [
+        change for change in changes if change.has_window and change.state not in INACTIVE_STATES
+    ]
+    result = {change.pk: [] for change in changes}
+    if targets:
+        result.update(_conflicts_of(targets, _Neighbourhood(conflict_depth(depth), graph)))
+    return result
+
+
+def _conflicts_of(targets: list[Change], near: _Neighbourhood) -> dict[int, list[Conflict]]:
+    start = min(change.planned_start for change in targets)
+    end = max(change.planned_end for change in targets)
+    others = list(
         active_changes()
-        .exclude(pk=change.pk)
-        .filter(planned_start__lt=change.planned_end, planned_end__gt=change.planned_start)
+        .filter(planned_start__lt=end, planned_end__gt=start)
         .prefetch_related("applications")
         .order_by("planned_start", "pk")
     )
-    apps = _apps(change)
-    conflicts = []
-    for other in others:
-        conflicts += _pair_conflicts(change, apps, other, _apps(other), near)
-    index = _FreezeIndex(change.planned_start, change.planned_end, list(apps))
-    return conflicts + index.conflicts(change, apps, change.planned_start, change.planned_end)
+    apps = {other.pk: _apps(other) for other in others}
+    for change in targets:
+        if change.pk not in apps:  # not active (conflicts_for asks anyway), or saved since
+            apps[change.pk] = _apps(change)
+    index = _FreezeIndex(start, end, {app_id for change in targets for app_id in apps[change.pk]})
+    result = {}
+    for change in targets:
+        found = []
+        for other in others:
+            if other.planned_start >= change.planned_end:
+                break
+            if other.pk == change.pk or other.planned_end <= change.planned_start:
+                continue
+            found += _pair_conflicts(change, apps[change.pk], other, apps[other.pk], near)
+        result[change.pk] = found + index.conflicts(
+            change, apps[change.pk], change.planned_start, change.planned_end
+        )
+    return result
 
 
 def change_conflicts(start, end, depth: int | None = None) -> list[Conflict]:
@@ -291,104 +328,3 @@ def change_conflicts(start, end, depth: int | None = None) -> list[Conflict]:
                 change, apps[change.pk], change.planned_start, change.planned_end
             )
     return conflicts
-
-
-# --- set-wise reading for pages (appended) ----------------------------------------------------
-
-
-class _LoadedNeighbourhood:
-    """Like _Neighbourhood, but answered from a dependency graph loaded into memory once
-    (cmdb.graph.LoadedGraph): no query per application, for pages showing many changes.
-    Among predecessors one level closer, the smallest id is taken as the parent, as
-    cmdb.graph does."""
-
-    def __init__(self, depth: int, graph):
-        self.depth = depth
-        self.graph = graph
-        self._cache: dict[int, dict[int, tuple[int, list[int], bool]]] = {}
-
-    def _walk(self, adjacency, start: int) -> dict[int, tuple[int, list[int]]]:
-        parents: dict[int, int] = {}
-        seen = {start: 0}
-        frontier = [start]
-        level = 0
-        while frontier and level < self.depth:
-            level += 1
-            following = []
-            for node in sorted(frontier):
-                for neighbour in sorted(adjacency.get(node, ())):
-                    if neighbour not in seen:
-                        seen[neighbour] = level
-                        parents[neighbour] = node
-                        following.append(neighbour)
-            frontier = following
-        found = {}
-        for node, node_depth in seen.items():
-            if node == start:
-                continue
-            path = [node]
-            while path[-1] != start:
-                path.append(parents[path[-1]])
-            path.reverse()
-            found[node] = (node_depth, path)
-        return found
-
-    def of(self, app_id: int) -> dict[int, tuple[int, list[int], bool]]:
-        if app_id not in self._cache:
-            found: dict[int, tuple[int, list[int], bool]] = {}
-            for node, (node_depth, path) in self._walk(self.graph.consumers, app_id).items():
-                found[node] = (node_depth, path, True)
-            for node, (node_depth, path) in self._walk(self.graph.providers, app_id).items():
-                known = found.get(node)
-                if known is None or node_depth < known[0]:
-                    found[node] = (node_depth, path, False)
-            self._cache[app_id] = found
-        return self._cache[app_id]
-
-
-def conflicts_for_changes(changes, depth: int | None = None, graph=None) -> dict[int, list]:
-    """The conflicts of each given change, as conflicts_for() finds them (other active changes
-    in overlapping windows on the same or connected applications, then freeze windows), but
-    for many changes at once with a fixed number of queries: the active changes overlapping
-    the period the given ones span, their applications, the dependency graph (loaded once,
-    or `graph`, a cmdb.graph.LoadedGraph) and the freeze windows.
-
-    Only changes that may still happen get conflicts (not cancelled, rejected or closed, and
-    with a planned window); the others map to an empty list. Returns change pk → conflicts."""
-    from cmdb.graph import LoadedGraph
-
-    changes = list(changes)
-    result: dict[int, list[Conflict]] = {change.pk: [] for change in changes}
-    targets = [
-        change for change in changes if change.has_window and change.state not in INACTIVE_STATES
-    ]
-    if not targets:
-        return result
-    start = min(change.planned_start for change in targets)
-    end = max(change.planned_end for change in targets)
-    others = list(
-        active_changes()
-        .filter(planned_start__lt=end, planned_end__gt=start)
-        .prefetch_related("applications")
-        .order_by("planned_start", "pk")
-    )
-    apps = {other.pk: _apps(other) for other in others}
-    near = _LoadedNeighbourhood(conflict_depth(depth), graph or LoadedGraph())
-    for change in targets:
-        change_apps = apps.get(change.pk)
-        if change_apps is None:  # saved in between; read its scope on its own
-            change_apps = apps[change.pk] = _apps(change)
-        found = []
-        for other in others:
-            if other.planned_start >= change.planned_end:
-                break
-            if other.pk == change.pk or other.planned_end <= change.planned_start:
-                continue
-            found += _pair_conflicts(change, change_apps, other, apps[other.pk], near)
-        result[change.pk] = found
-    index = _FreezeIndex(start, end, {app_id for change in targets for app_id in apps[change.pk]})
-    for change in targets:
-        result[change.pk] += index.conflicts(
-            change, apps[change.pk], change.planned_start, change.planned_end
-        )
-    return result

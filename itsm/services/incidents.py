@@ -35,6 +35,8 @@ from landkarte.services import history_reason, lock_for_update
 REPORTER_ROLES = ("service_desk", "change_manager", "architect", "procurement", "requester")
 # Superusers pass every role check.
 AGENT_ROLES = (SERVICE_DESK,)
+# Work notes are IT-internal: agents and change managers write them and comment on any incident.
+WORK_NOTE_ROLES = (*AGENT_ROLES, "change_manager")
 # IT staff and auditors follow every incident; everybody else only the ones they raised.
 STAFF_ROLES = ("service_desk", "change_manager", "architect", "procurement", AUDITOR)
 
@@ -250,7 +252,13 @@ def reopen_incident(incident, *, user, reason: str, expected_version=None, now=N
     now = now or timezone.now()
     incident = _lock(incident, expected_version)
     if incident.state != IncidentState.RESOLVED:
-        _check_transition(incident, IncidentState.IN_PROGRESS)
+        # Only a resolution can be reopened; an open incident resumes with start_work.
+        raise error(
+            "state",
+            _("Only a resolved incident can be reopened; this one is %(state)s.")
+            % {"state": IncidentState(incident.state).label},
+            "invalid_transition",
+        )
     if not (reason or "").strip():
         raise error("reason", _("Say why the incident is reopened."), "required")
     sla.reopen(incident, now)
@@ -321,9 +329,9 @@ def add_comment(incident, *, user, text: str, public: bool = True, now=None) -> 
     is_caller = incident.caller_id == getattr(user, "pk", None)
     if public:
         if not is_caller:
-            require_role(user, *AGENT_ROLES, "change_manager")
+            require_role(user, *WORK_NOTE_ROLES)
     else:
-        require_role(user, *AGENT_ROLES, "change_manager")
+        require_role(user, *WORK_NOTE_ROLES)
     if not (text or "").strip():
         raise error("text", _("Write something."), "required")
     kind = IncidentEventKind.COMMENT if public else IncidentEventKind.WORK_NOTE
@@ -421,3 +429,45 @@ def visible_incident_events(user, queryset=None):
     if not has_role(user, *STAFF_ROLES):
         queryset = queryset.filter(is_public=True)
     return queryset
+
+
+# --- reading for pages (appended) -------------------------------------------------------------
+
+
+def can_write_work_notes(user) -> bool:
+    """Whether `user` may add IT-internal work notes (the rule of `add_comment`)."""
+    return has_role(user, *WORK_NOTE_ROLES)
+
+
+def incident_actions(incident: Incident, user) -> list[str]:
+    """The steps `user` may try on `incident` in its current state, from the transition table
+    and the roles each function above requires (pages offer exactly these, in this order):
+    take (assign to oneself), start, resume (from pending), assign, pending, resolve, reopen,
+    close, priority, comment, link_problem, cancel. A step offered may still be refused for
+    its inputs; the service says why."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    state = incident.state
+    targets = INCIDENT_TRANSITIONS[state]
+    agent = can_work_on(user)
+    reporter = has_role(user, *REPORTER_ROLES, *AGENT_ROLES)
+    # Resolved incidents go back to work by reopening them (with a reason), not by starting.
+    startable = IncidentState.IN_PROGRESS in targets and state != IncidentState.RESOLVED
+    offered = {
+        "take": agent
+        and IncidentState.ASSIGNED in targets
+        and incident.assignee_id != user.pk
+        and user.teams.exists(),
+        "start": agent and startable and state != IncidentState.PENDING,
+        "resume": agent and startable and state == IncidentState.PENDING,
+        "assign": agent and IncidentState.ASSIGNED in targets,
+        "pending": agent and IncidentState.PENDING in targets and state != IncidentState.PENDING,
+        "resolve": agent and IncidentState.RESOLVED in targets,
+        "reopen": reporter and state == IncidentState.RESOLVED,
+        "close": reporter and IncidentState.CLOSED in targets,
+        "priority": agent and incident.is_open,
+        "comment": incident.caller_id == user.pk or can_write_work_notes(user),
+        "link_problem": agent,
+        "cancel": agent and IncidentState.CANCELLED in targets,
+    }
+    return [name for name, allowed in offered.items() if allowed]

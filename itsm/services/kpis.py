@@ -55,21 +55,37 @@ def mean(value) -> float | None:
     return round(float(value), 1) if value is not None else None
 
 
-def compute_kpis(start, end, org_unit=None, service=None) -> Kpis:
+def scoped_incidents(org_unit=None, service=None):
+    """The incidents the figures count: raised by the org unit or a unit below it (by the
+    caller's org unit), and for the service."""
     incidents = Incident.objects.all()
-    changes = Change.objects.all()
     if org_unit is not None:
         incidents = incidents.filter(org_unit_subtree_q([org_unit.pk], "caller_org_unit__"))
+    if service is not None:
+        incidents = incidents.filter(service=service)
+    return incidents
+
+
+def scoped_changes(org_unit=None, service=None):
+    """The changes the figures count: touching an application owned by the org unit or a unit
+    below it, and one supporting the service."""
+    changes = Change.objects.all()
+    if org_unit is not None:
         changes = changes.filter(
             pk__in=Change.objects.filter(
                 org_unit_subtree_q([org_unit.pk], "applications__owner_org_unit__")
             ).values("pk")
         )
     if service is not None:
-        incidents = incidents.filter(service=service)
         changes = changes.filter(
             pk__in=Change.objects.filter(applications__services=service).values("pk")
         )
+    return changes
+
+
+def compute_kpis(start, end, org_unit=None, service=None) -> Kpis:
+    incidents = scoped_incidents(org_unit, service)
+    changes = scoped_changes(org_unit, service)
 
     opened = incidents.filter(opened_at__gte=start, opened_at__lt=end)
     opened_figures = opened.aggregate(
@@ -128,12 +144,10 @@ class IncidentWeek:
     resolved: int
 
 
-def incidents_per_week(start, end, org_unit=None) -> list[IncidentWeek]:
+def incidents_per_week(start, end, org_unit=None, service=None) -> list[IncidentWeek]:
     """Incidents opened and resolved in [start, end) in seven-day buckets counted from `start`,
-    with compute_kpis' scope (the caller's org unit and the units below it)."""
-    incidents = Incident.objects.all()
-    if org_unit is not None:
-        incidents = incidents.filter(org_unit_subtree_q([org_unit.pk], "caller_org_unit__"))
+    with compute_kpis' scope (scoped_incidents)."""
+    incidents = scoped_incidents(org_unit, service)
     week = datetime.timedelta(days=7)
     count = max(1, -(-(end - start) // week))
     weeks = [

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from itsm.choices import PROBLEM_TRANSITIONS, ProblemState
 from itsm.models import Incident, Problem, next_number
-from landkarte.roles import CHANGE_MANAGER, SERVICE_DESK, require_role
+from landkarte.roles import CHANGE_MANAGER, SERVICE_DESK, has_role, require_role
 from landkarte.services import field_error as error
 from landkarte.services import history_reason, lock_for_update
 
@@ -133,3 +133,25 @@ def search_known_errors(*, text: str = "", applications=(), components=()):
     if scope:
         queryset = queryset.filter(scope)
     return queryset.distinct()
+
+
+# --- reading for pages (appended) -------------------------------------------------------------
+
+
+def problem_actions(problem: Problem, user) -> list[str]:
+    """The steps `user` may try on `problem` in its current state, from the transition table
+    and the roles `transition_problem` / `update_problem` require (pages offer exactly these,
+    in this order): investigate, known_error, resolve, close, edit (record root cause and
+    workaround while the problem is not closed or cancelled), cancel."""
+    if not has_role(user, *PROBLEM_ROLES):
+        return []
+    targets = PROBLEM_TRANSITIONS[problem.state]
+    offered = {
+        "investigate": ProblemState.INVESTIGATING in targets,
+        "known_error": ProblemState.KNOWN_ERROR in targets,
+        "resolve": ProblemState.RESOLVED in targets,
+        "close": ProblemState.CLOSED in targets,
+        "edit": bool(targets),
+        "cancel": ProblemState.CANCELLED in targets,
+    }
+    return [name for name, allowed in offered.items() if allowed]

@@ -59,6 +59,11 @@ EDITABLE_FIELDS = {
 # The requesting office edits only what it submitted; reviewers may refine it until approval.
 REQUESTER_EDITABLE_STATES = {RequirementState.SUBMITTED}
 REVIEWER_EDITABLE_STATES = {RequirementState.SUBMITTED, RequirementState.IN_REVIEW}
+# Re-planning goes one step back: out of the plan, or delivery stopped.
+REPLAN_TARGETS = {
+    RequirementState.PLANNED: RequirementState.APPROVED,
+    RequirementState.IN_DELIVERY: RequirementState.PLANNED,
+}
 # A delivering change is linked once the requirement is approved and before it is done.
 LINKABLE_STATES = {
     RequirementState.APPROVED, RequirementState.PLANNED, RequirementState.IN_DELIVERY,
@@ -310,11 +315,7 @@ def replan_requirement(
     delivery is stopped (→ planned)."""
     require_role(user, *REVIEWER_ROLES)
     requirement = _lock(requirement, expected_version)
-    back = {
-        RequirementState.PLANNED: RequirementState.APPROVED,
-        RequirementState.IN_DELIVERY: RequirementState.PLANNED,
-    }
-    target = back.get(requirement.state)
+    target = REPLAN_TARGETS.get(requirement.state)
     if target is None:
         raise error(
             "state",
@@ -440,7 +441,7 @@ def requirement_actions(requirement: Requirement, user) -> list[str]:
         "return": reviewer and RequirementState.SUBMITTED in targets,
         "withdraw": (reviewer or office) and RequirementState.WITHDRAWN in targets,
         "plan": reviewer and state == RequirementState.APPROVED,
-        "replan": reviewer and state in (RequirementState.PLANNED, RequirementState.IN_DELIVERY),
+        "replan": reviewer and state in REPLAN_TARGETS,
         "start_delivery": delivery and RequirementState.IN_DELIVERY in targets,
         "complete": delivery and RequirementState.DONE in targets,
         "update": (reviewer and state in REVIEWER_EDITABLE_STATES)

@@ -95,10 +95,15 @@ def _criticality_factor(applications) -> dict:
     )
 
 
+def dependents_as_of(change):
+    """The day whose dependency graph counts for a change: who depends on the affected
+    applications when the work is done (the planned start), not today; None without a plan."""
+    return timezone.localdate(change.planned_start) if change.planned_start else None
+
+
 def _dependents_factor(change, applications, walk=dependents) -> dict:
     affected = {app.pk for app in applications}
-    # Who depends on the application when the work is done, not today.
-    as_of = timezone.localdate(change.planned_start) if change.planned_start else None
+    as_of = dependents_as_of(change)
     found: set[int] = set()
     for app_id in sorted(affected):
         found.update(node.application_id for node in walk(app_id, None, as_of))

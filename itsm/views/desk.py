@@ -17,14 +17,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from cmdb.models import Application, Responsibility, Team
-from itsm.choices import (
-    INCIDENT_TRANSITIONS,
-    PROBLEM_TRANSITIONS,
-    IncidentEventKind,
-    IncidentState,
-    PendingReason,
-    ProblemState,
-)
+from itsm.choices import IncidentEventKind, IncidentState, PendingReason, ProblemState
 from itsm.models import Incident, Problem
 from itsm.services import incidents as incident_services
 from itsm.services import problems as problem_services
@@ -35,7 +28,7 @@ from landkarte.pages import (
     Page,
     apply_service_errors,
 )
-from landkarte.roles import CHANGE_MANAGER, has_role
+from landkarte.roles import has_role
 
 User = get_user_model()
 
@@ -80,11 +73,9 @@ class IncidentListMixin:
         context = super().get_context_data(**kwargs)
         form = context.get("filter_form")
         context["shown_filters"] = [form[name] for name in self.filter_fields] if form else []
+        # The scope tabs' parameters, kept when the filters change.
         context["hidden_filters"] = [
-            (key, value)
-            for key in ("mine", "my_teams")
-            for value in self.request.GET.getlist(key)
-            if key not in self.filter_fields
+            (key, value) for key in ("mine", "my_teams") for value in self.request.GET.getlist(key)
         ]
         for incident in context["object_list"]:
             incident.priority_css = _priority_css(incident.priority)
@@ -145,60 +136,18 @@ class MyIncidents(IncidentListMixin, FilteredListPage):
 
 @dataclass
 class Action:
-    """An action offered on a ticket page: its button, its form and the service call."""
+    """An action offered on a ticket page: its button, its form and the service call. Which
+    actions a ticket offers the user is the service's rule (incident_actions, problem_actions)."""
 
     label: str
     form_class: type
     run: Callable  # (ticket, user, cleaned_data) -> result
-    allowed: Callable  # (ticket, user) -> bool
     style: str = ""
     form_kwargs: Callable = field(default=lambda ticket, user: {})
-    summary: str = ""
 
 
 def _version(data):
     return data.get("expected_version")
-
-
-def _incident_can(target):
-    return lambda incident, user: target in INCIDENT_TRANSITIONS[incident.state]
-
-
-def _agent(check=None):
-    def allowed(incident, user):
-        return incident_services.can_work_on(user) and (check is None or check(incident, user))
-
-    return allowed
-
-
-def _reporter(check):
-    def allowed(incident, user):
-        roles = (*incident_services.REPORTER_ROLES, *incident_services.AGENT_ROLES)
-        return has_role(user, *roles) and check(incident, user)
-
-    return allowed
-
-
-def _may_comment(incident, user):
-    return incident.caller_id == user.pk or has_role(
-        user, *incident_services.AGENT_ROLES, CHANGE_MANAGER
-    )
-
-
-def _may_take(incident, user):
-    return (
-        IncidentState.ASSIGNED in INCIDENT_TRANSITIONS[incident.state]
-        and incident.assignee_id != user.pk
-        and user.teams.exists()
-    )
-
-
-def _may_start(incident, user):
-    # Resolved incidents go back to work by reopening them (with a reason).
-    return (
-        IncidentState.IN_PROGRESS in INCIDENT_TRANSITIONS[incident.state]
-        and incident.state != IncidentState.RESOLVED
-    )
 
 
 s = incident_services
@@ -208,31 +157,26 @@ INCIDENT_ACTIONS: dict[str, Action] = {
         _("Assign to me"), f.TakeForm,
         lambda i, u, d: s.assign_incident(
             i, user=u, team=d["team"], assignee=u, expected_version=_version(d)),
-        _agent(_may_take),
     ),
     "start": Action(
         _("Start work"), f.NoFieldsForm,
         lambda i, u, d: s.start_work(i, user=u, expected_version=_version(d)),
-        _agent(lambda i, u: _may_start(i, u) and i.state != IncidentState.PENDING),
     ),
     "resume": Action(
         _("Resume work"), f.NoFieldsForm,
         lambda i, u, d: s.start_work(i, user=u, expected_version=_version(d)),
-        _agent(lambda i, u: _may_start(i, u) and i.state == IncidentState.PENDING),
     ),
     "assign": Action(
         _("Assign"), f.AssignForm,
         lambda i, u, d: s.assign_incident(
             i, user=u, team=d["team"], assignee=d["assignee"], note=d["note"],
             expected_version=_version(d)),
-        _agent(_incident_can(IncidentState.ASSIGNED)), style="secondary",
+        style="secondary",
     ),
     "pending": Action(
         _("Set pending"), f.PendingForm,
         lambda i, u, d: s.set_pending(
             i, user=u, reason=d["reason"], note=d["note"], expected_version=_version(d)),
-        _agent(lambda i, u: _incident_can(IncidentState.PENDING)(i, u)
-               and i.state != IncidentState.PENDING),
         style="secondary",
     ),
     "resolve": Action(
@@ -240,19 +184,16 @@ INCIDENT_ACTIONS: dict[str, Action] = {
         lambda i, u, d: s.resolve_incident(
             i, user=u, resolution_code=d["resolution_code"],
             resolution_notes=d["resolution_notes"], expected_version=_version(d)),
-        _agent(_incident_can(IncidentState.RESOLVED)),
     ),
     "reopen": Action(
         _("Reopen"), f.ReasonForm,
         lambda i, u, d: s.reopen_incident(
             i, user=u, reason=d["reason"], expected_version=_version(d)),
-        _reporter(lambda i, u: i.state == IncidentState.RESOLVED),
         style="secondary",
     ),
     "close": Action(
         _("Close"), f.NoFieldsForm,
         lambda i, u, d: s.close_incident(i, user=u, expected_version=_version(d)),
-        _reporter(_incident_can(IncidentState.CLOSED)),
         style="secondary",
     ),
     "priority": Action(
@@ -260,27 +201,26 @@ INCIDENT_ACTIONS: dict[str, Action] = {
         lambda i, u, d: s.change_priority(
             i, user=u, impact=d["impact"], urgency=d["urgency"], reason=d["reason"],
             expected_version=_version(d)),
-        _agent(lambda i, u: i.is_open), style="secondary",
+        style="secondary",
     ),
     "comment": Action(
         _("Add a comment or work note"), f.CommentForm,
         lambda i, u, d: s.add_comment(
             i, user=u, text=d["text"], public=d["visibility"] == f.CommentForm.PUBLIC),
-        _may_comment, style="secondary",
-        form_kwargs=lambda i, u: {
-            "work_notes": has_role(u, *incident_services.AGENT_ROLES, CHANGE_MANAGER)},
+        style="secondary",
+        form_kwargs=lambda i, u: {"work_notes": s.can_write_work_notes(u)},
     ),
     "link_problem": Action(
         _("Link a problem"), f.LinkProblemForm,
         lambda i, u, d: s.link_problem(
             i, user=u, problem=d["problem"], expected_version=_version(d)),
-        _agent(), style="secondary",
+        style="secondary",
     ),
     "cancel": Action(
         _("Cancel incident"), f.ReasonForm,
         lambda i, u, d: s.cancel_incident(
             i, user=u, reason=d["reason"], expected_version=_version(d)),
-        _agent(_incident_can(IncidentState.CANCELLED)), style="danger",
+        style="danger",
     ),
 }  # fmt: skip
 
@@ -292,32 +232,25 @@ def _problem_step(target):
             problem, user=user, to_state=target, expected_version=_version(data), **extra
         )
 
-    def allowed(problem, user):
-        return has_role(user, *problem_services.PROBLEM_ROLES) and (
-            target in PROBLEM_TRANSITIONS[problem.state]
-        )
-
-    return run, allowed
+    return run
 
 
 PROBLEM_ACTIONS: dict[str, Action] = {
     "investigate": Action(_("Start investigation"), f.NoFieldsForm,
-                          *_problem_step(ProblemState.INVESTIGATING)),
-    "known_error": Action(_("Mark as known error"), f.KnownErrorForm,
-                          *_problem_step(ProblemState.KNOWN_ERROR)),
-    "resolve": Action(_("Resolve"), f.RootCauseForm, *_problem_step(ProblemState.RESOLVED)),
-    "close": Action(_("Close"), f.NoFieldsForm, *_problem_step(ProblemState.CLOSED),
+                          _problem_step(ProblemState.INVESTIGATING)),
+    "known_error": Action(_("Mark as known error"), f.AnalysisForm,
+                          _problem_step(ProblemState.KNOWN_ERROR)),
+    "resolve": Action(_("Resolve"), f.RootCauseForm, _problem_step(ProblemState.RESOLVED)),
+    "close": Action(_("Close"), f.NoFieldsForm, _problem_step(ProblemState.CLOSED),
                     style="secondary"),
     "edit": Action(
-        _("Record root cause and workaround"), f.ProblemEditForm,
+        _("Record root cause and workaround"), f.AnalysisForm,
         lambda p, u, d: problem_services.update_problem(
             p, user=u, root_cause=d["root_cause"], workaround=d["workaround"],
             expected_version=_version(d)),
-        lambda p, u: has_role(u, *problem_services.PROBLEM_ROLES)
-        and bool(PROBLEM_TRANSITIONS[p.state]),
         style="secondary",
     ),
-    "cancel": Action(_("Cancel problem"), f.NoFieldsForm, *_problem_step(ProblemState.CANCELLED),
+    "cancel": Action(_("Cancel problem"), f.NoFieldsForm, _problem_step(ProblemState.CANCELLED),
                      style="danger"),
 }  # fmt: skip
 
@@ -330,9 +263,9 @@ class TicketPage(Page):
     def get_ticket(self):
         raise NotImplementedError
 
-    def allowed_actions(self, ticket):
-        user = self.request.user
-        return [name for name, action in self.actions.items() if action.allowed(ticket, user)]
+    def allowed_actions(self, ticket) -> list[str]:
+        """The names of the actions the service offers `ticket`'s user now, in its order."""
+        raise NotImplementedError
 
     def build_forms(self, ticket, bound=None):
         user = self.request.user
@@ -356,10 +289,10 @@ class TicketPage(Page):
     def post(self, request, *args, **kwargs):
         ticket = self.ticket = self.get_ticket()
         name = request.POST.get("action", "")
-        action = self.actions.get(name)
-        if action is None or name not in self.allowed_actions(ticket):
+        if name not in self.allowed_actions(ticket):
             messages.error(request, _("This action is not possible in the current state."))
             return HttpResponseRedirect(request.path)
+        action = self.actions[name]
         user = request.user
         form = action.form_class(
             request.POST, prefix=name, ticket=ticket, user=user, **action.form_kwargs(ticket, user)
@@ -387,6 +320,9 @@ class TicketPage(Page):
 class IncidentDetail(TicketPage):
     template_name = "itsm/desk/incident_detail.html"
     actions = INCIDENT_ACTIONS
+
+    def allowed_actions(self, ticket):
+        return incident_services.incident_actions(ticket, self.request.user)
 
     def get_ticket(self):
         queryset = incident_services.visible_incidents(
@@ -420,7 +356,6 @@ class IncidentDetail(TicketPage):
             if event.kind == IncidentEventKind.ASSIGNMENT:
                 event.team_name = teams.get(event.data.get("team"), "")
                 event.assignee_name = users.get(event.data.get("assignee"), "")
-            event.css = "neutral" if not event.is_public else "ok"
         return events
 
     def get_context_data(self, **kwargs):
@@ -460,6 +395,9 @@ class ProblemDetail(TicketPage):
     template_name = "itsm/desk/problem_detail.html"
     roles = EVERY_STAFF
     actions = PROBLEM_ACTIONS
+
+    def allowed_actions(self, ticket):
+        return problem_services.problem_actions(ticket, self.request.user)
 
     def get_ticket(self):
         return get_object_or_404(
@@ -528,7 +466,7 @@ class IncidentCreate(Page):
     template_name = "itsm/desk/incident_form.html"
 
     def agent(self):
-        return has_role(self.request.user, *incident_services.AGENT_ROLES)
+        return incident_services.can_work_on(self.request.user)
 
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -540,11 +478,8 @@ class IncidentCreate(Page):
     def post(self, request, *args, **kwargs):
         form = f.IncidentForm(request.POST, agent=self.agent())
         if form.is_valid():
-            data = dict(form.cleaned_data)
-            if not data.get("category"):
-                data.pop("category", None)
             try:
-                incident = incident_services.open_incident(user=request.user, **data)
+                incident = incident_services.open_incident(user=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             except PermissionDenied as exc:
@@ -596,6 +531,9 @@ class KnownErrorList(FilteredListPage):
 
     def get_queryset(self):
         self.search_form = f.KnownErrorSearchForm(self.request.GET or None)
+        return super().get_queryset()
+
+    def base_queryset(self):
         text, application = "", ""
         if self.search_form.is_valid():
             text = self.search_form.cleaned_data["text"].strip()
@@ -605,20 +543,13 @@ class KnownErrorList(FilteredListPage):
             applications = list(application_matches(application).values_list("pk", flat=True))
             if not applications:
                 return Problem.objects.none()
-        queryset = problem_services.search_known_errors(text=text, applications=applications)
-        self.filterset = None
-        self.sort = self.request.GET.get("sort") or self.default_sort
-        key = self.sort.lstrip("-")
-        fields = self.sort_fields.get(key, ("opened_at",))
-        if self.sort.startswith("-"):
-            fields = tuple("-" + name for name in fields)
+        found = problem_services.search_known_errors(text=text, applications=applications)
         return (
-            Problem.objects.filter(pk__in=queryset.values("pk"))
+            Problem.objects.filter(pk__in=found.values("pk"))
             .select_related("assigned_team")
             .prefetch_related(
                 Prefetch("applications", queryset=Application.objects.only("pk", "name"))
             )
-            .order_by(*fields, "pk")
         )
 
     def get_context_data(self, **kwargs):

@@ -35,7 +35,7 @@ def _blank(choices):
 class IncidentQueueFilterSet(IncidentFilterSet):
     search = filters.CharFilter(
         method="filter_search", label=_("number, title or description"),
-        widget=forms.TextInput(attrs={"type": "search"}),
+        widget=forms.SearchInput(),
     )  # fmt: skip
     team = filters.ModelMultipleChoiceFilter(
         field_name="assigned_team", queryset=Team.objects.order_by("name"),
@@ -55,7 +55,7 @@ MY_INCIDENTS_FILTER_FIELDS = ("search", "state", "open")
 class ProblemListFilterSet(ProblemFilterSet):
     search = filters.CharFilter(
         method="filter_search", label=_("number, title or text"),
-        widget=forms.TextInput(attrs={"type": "search"}),
+        widget=forms.SearchInput(),
     )  # fmt: skip
     team = filters.ModelMultipleChoiceFilter(
         field_name="assigned_team", queryset=Team.objects.order_by("name"),
@@ -67,11 +67,10 @@ PROBLEM_FILTER_FIELDS = ("search", "state", "is_known_error", "team")
 
 
 class KnownErrorSearchForm(forms.Form):
-    text = forms.CharField(label=_("Text"), required=False, widget=forms.TextInput(
-        attrs={"type": "search"}))  # fmt: skip
+    text = forms.CharField(label=_("Text"), required=False, widget=forms.SearchInput())
     application = forms.CharField(
         label=_("Application"), required=False, help_text=_("name or acronym"),
-        widget=forms.TextInput(attrs={"type": "search"}),
+        widget=forms.SearchInput(),
     )  # fmt: skip
 
 
@@ -126,9 +125,15 @@ class IncidentForm(forms.Form):
 # --- incident actions ------------------------------------------------------------------------
 
 
-class ActionForm(forms.Form):
-    """One action on a ticket; carries the version the user saw (a stale form is refused)."""
+def _text(label, rows=2):
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": rows}))
 
+
+class ActionForm(forms.Form):
+    """One action on a ticket; carries the version the user saw (a stale form is refused).
+    `from_ticket`: {field: ticket attribute} that the form starts from."""
+
+    from_ticket: dict[str, str] = {}
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, ticket=None, user=None, **kwargs):
@@ -136,6 +141,12 @@ class ActionForm(forms.Form):
         self.ticket, self.user = ticket, user
         if ticket is not None:
             self.fields["expected_version"].initial = ticket.version
+            for name, attribute in self.from_ticket.items():
+                self.fields[name].initial = getattr(ticket, attribute)
+
+
+class NoFieldsForm(ActionForm):
+    pass
 
 
 class TakeForm(ActionForm):
@@ -155,6 +166,7 @@ class TakeForm(ActionForm):
 
 
 class AssignForm(ActionForm):
+    from_ticket = {"team": "assigned_team_id", "assignee": "assignee_id"}
     team = forms.ModelChoiceField(
         label=_("Assignment group"), queryset=Team.objects.order_by("name"), required=False
     )
@@ -162,62 +174,37 @@ class AssignForm(ActionForm):
         label=_("Agent"), queryset=User.objects.filter(teams__isnull=False).distinct()
         .order_by("username"), required=False,
     )  # fmt: skip
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.ticket is not None:
-            self.fields["team"].initial = self.ticket.assigned_team_id
-            self.fields["assignee"].initial = self.ticket.assignee_id
-
-
-class NoFieldsForm(ActionForm):
-    pass
+    note = _text(_("Note"))
 
 
 class PendingForm(ActionForm):
     reason = forms.ChoiceField(
         label=_("Waiting for"), choices=_blank(PendingReason.choices), required=False
     )
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    note = _text(_("Note"))
 
 
 class ResolveForm(ActionForm):
     resolution_code = forms.ChoiceField(
         label=_("Resolution code"), choices=_blank(ResolutionCode.choices), required=False
     )
-    resolution_notes = forms.CharField(
-        label=_("Resolution notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    resolution_notes = _text(_("Resolution notes"), rows=3)
 
 
 class ReasonForm(ActionForm):
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(
-        attrs={"rows": 2}))  # fmt: skip
+    reason = _text(_("Reason"))
 
 
 class PriorityForm(ActionForm):
+    from_ticket = {"impact": "impact", "urgency": "urgency"}
     impact = forms.ChoiceField(label=_("Impact"), choices=Impact.choices)
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(
-        attrs={"rows": 2}))  # fmt: skip
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.ticket is not None:
-            self.fields["impact"].initial = self.ticket.impact
-            self.fields["urgency"].initial = self.ticket.urgency
+    reason = _text(_("Reason"))
 
 
 class CommentForm(ActionForm):
     PUBLIC, WORK_NOTE = "public", "work_note"
-    text = forms.CharField(
-        label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    text = _text(_("Text"), rows=3)
     visibility = forms.ChoiceField(
         label=_("Visibility"), widget=forms.RadioSelect,
         choices=[(PUBLIC, _("comment (the caller sees it)")),
@@ -232,43 +219,25 @@ class CommentForm(ActionForm):
 
 
 class LinkProblemForm(ActionForm):
+    from_ticket = {"problem": "problem_id"}
     problem = forms.ModelChoiceField(
         label=_("Problem"), required=False, help_text=_("empty: unlink the problem"),
         queryset=Problem.objects.exclude(state__in=[ProblemState.CLOSED, ProblemState.CANCELLED])
         .order_by("-opened_at"),
     )  # fmt: skip
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.ticket is not None:
-            self.fields["problem"].initial = self.ticket.problem_id
-
 
 # --- problem actions -------------------------------------------------------------------------
 
 
-class KnownErrorForm(ActionForm):
-    workaround = forms.CharField(label=_("Workaround"), required=False, widget=forms.Textarea(
-        attrs={"rows": 3}))  # fmt: skip
-    root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(
-        attrs={"rows": 2}))  # fmt: skip
+class AnalysisForm(ActionForm):
+    """Workaround and root cause: to mark a known error, or to record what is known so far."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.ticket is not None:
-            self.fields["workaround"].initial = self.ticket.workaround
-            self.fields["root_cause"].initial = self.ticket.root_cause
+    from_ticket = {"workaround": "workaround", "root_cause": "root_cause"}
+    workaround = _text(_("Workaround"), rows=3)
+    root_cause = _text(_("Root cause"))
 
 
 class RootCauseForm(ActionForm):
-    root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(
-        attrs={"rows": 3}))  # fmt: skip
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.ticket is not None:
-            self.fields["root_cause"].initial = self.ticket.root_cause
-
-
-class ProblemEditForm(KnownErrorForm):
-    """Record what is known so far, without moving the problem on."""
+    from_ticket = {"root_cause": "root_cause"}
+    root_cause = _text(_("Root cause"), rows=3)

@@ -119,6 +119,7 @@ def shape_filter_form(form) -> None:
         field = form.fields.get(name)
         if field is not None:
             field.widget = SelectAsList(choices=[("", _("any")), *field.choices])
+            field.label = Requirement._meta.get_field(name).verbose_name.capitalize()
     org_unit = form.fields.get("org_unit")
     if org_unit is not None:
         units = OrgUnit.objects.order_by("tree_id", "lft").values_list(
@@ -132,17 +133,9 @@ def shape_filter_form(form) -> None:
                 for pk, code, name, level in units
             ]
         )
-    if "open" in form.fields:
-        form.fields["open"].widget.choices = [
-            ("unknown", _("any")), ("true", _("open")), ("false", _("closed")),
-        ]  # fmt: skip
-        form.fields["open"].label = _("Open or closed")
     if "due_before" in form.fields:
         form.fields["due_before"].widget = forms.DateInput(attrs={"type": "date"})
         form.fields["due_before"].label = _("Due before")
     if "search" in form.fields:
         form.fields["search"].label = _("Search")
         form.fields["search"].widget.input_type = "search"
-    for name in ("state", "kind"):
-        if name in form.fields:
-            form.fields[name].label = Requirement._meta.get_field(name).verbose_name.capitalize()

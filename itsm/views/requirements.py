@@ -84,11 +84,9 @@ class BacklogView(RequirementFilterMixin, FilteredListPage):
 
     def export_links(self):
         # The export of the same rows: open ones, ranked the same way.
-        links = super().export_links()
-        joiner = [("&" if "?" in url else "?") for _label, url in links]
         return [
-            (label, f"{url}{sep}open=true&order_by=-wsjf")
-            for (label, url), sep in zip(links, joiner, strict=True)
+            (label, url + ("&" if "?" in url else "?") + "open=true&order_by=-wsjf")
+            for label, url in super().export_links()
         ]
 
 
@@ -242,9 +240,6 @@ class RequirementDetailView(Page):
             requirement=requirement,
             action_forms=forms,
             history=list(history),
-            cost_of_delay=requirement.business_value
-            + requirement.time_criticality
-            + requirement.risk_reduction,
             list_url=reverse("itsm:requirements"),
         )
         return context

@@ -21,14 +21,15 @@ successful write increments `version` and records the user and a reason in the h
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from landkarte.roles import PROCUREMENT, require_role
+from landkarte.roles import PROCUREMENT, has_role, require_role
 from landkarte.services import field_error as _error
 from landkarte.services import history_reason, lock_for_update, save_with_history
 from sourcing.choices import ASSESSMENT_TRANSITIONS, AssessmentState, CatalogueStatus
@@ -36,12 +37,15 @@ from sourcing.models import LEVELS, Answer, Assessment, CriteriaCatalogue, subje
 from sourcing.services.catalogues import BATCH_SIZE, default_catalogue
 
 __all__ = [
+    "allowed_assessment_actions",
+    "answer_criteria",
     "answer_criterion",
     "approve_assessment",
     "reassess",
     "return_assessment",
     "start_assessment",
     "submit_assessment",
+    "unanswered_knockouts",
 ]
 
 DEFAULT_VALIDITY_YEARS = 1
@@ -200,7 +204,9 @@ def answer_criterion(
     return answer
 
 
-def _unanswered_for_submit(assessment: Assessment) -> list[str]:
+def unanswered_knockouts(assessment: Assessment) -> list[str]:
+    """The knock-out criteria that still need an answer before the assessment can be
+    submitted, in catalogue order."""
     # Every criterion any knock-out profile names (in sovcat-de-muni 0.1.0 that is exactly
     # the very_high profile, which contains the others), so that the assessment can be
     # judged for every protection class.
@@ -229,7 +235,7 @@ def submit_assessment(
     with transaction.atomic():
         assessment = _lock(assessment, expected_version)
         _check_transition(assessment, AssessmentState.SUBMITTED)
-        missing = _unanswered_for_submit(assessment)
+        missing = unanswered_knockouts(assessment)
         if missing:
             raise _error(
                 "answers",
@@ -308,6 +314,14 @@ def return_assessment(
     return assessment
 
 
+REASSESSABLE_STATES = (AssessmentState.APPROVED, AssessmentState.SUPERSEDED)
+
+
+def _reassessment_open(assessment: Assessment) -> bool:
+    open_states = [AssessmentState.DRAFT, AssessmentState.SUBMITTED]
+    return assessment.reassessments.filter(state__in=open_states).exists()
+
+
 def reassess(
     assessment: Assessment,
     *,
@@ -322,15 +336,14 @@ def reassess(
     with transaction.atomic():
         # Locked so that two re-assessments of one assessment cannot both start.
         old = _lock(assessment, expected_version)
-        if old.state not in (AssessmentState.APPROVED, AssessmentState.SUPERSEDED):
+        if old.state not in REASSESSABLE_STATES:
             raise _error(
                 "state",
                 _("Only an approved assessment can be re-assessed, not a %(state)s one."),
                 "invalid_state",
                 {"state": old.get_state_display()},
             )
-        open_states = [AssessmentState.DRAFT, AssessmentState.SUBMITTED]
-        if old.reassessments.filter(state__in=open_states).exists():
+        if _reassessment_open(old):
             raise _error(
                 "__all__",
                 _("A re-assessment of this assessment is already in progress."),
@@ -367,13 +380,72 @@ def reassess(
     return new
 
 
-# --- reading for pages (appended) ------------------------------------------------------------
+# --- for pages (appended) --------------------------------------------------------------------
 
 ACTION_ANSWER = "answer"
 ACTION_SUBMIT = "submit"
 ACTION_APPROVE = "approve"
 ACTION_RETURN = "return"
 ACTION_REASSESS = "reassess"
+
+# Refusals that concern the whole assessment rather than one answer.
+_WHOLE_ASSESSMENT_FIELDS = {"version", "state", NON_FIELD_ERRORS}
+
+
+def answer_criteria(
+    assessment: Assessment,
+    *,
+    user,
+    answers: Mapping[str, tuple[int | None, bool, str]],
+    expected_version: int | None = None,
+    submit: bool = False,
+) -> Assessment:
+    """Several answers of a draft at once, as an answer form sends them ({criterion code:
+    (level, not applicable, evidence)}), then the submission when `submit`. Only the answers
+    that differ from the stored ones are written, each through answer_criterion (keeping its
+    comment). All or nothing: when an answer, the assessment as a whole (a conflict, its state)
+    or the submission is refused, nothing is written and one ValidationError names every
+    refusal: a refused answer under its criterion code, the rest under the field the refusing
+    function named. The answers after a whole-assessment refusal are not tried."""
+    require_role(user, PROCUREMENT)
+    stored = {
+        answer.criterion.code: answer for answer in assessment.answers.select_related("criterion")
+    }
+    refused: dict[str, list[ValidationError]] = {}
+    latest, version = assessment, expected_version
+    with transaction.atomic():
+        for code, (level, not_applicable, evidence) in answers.items():
+            answer = stored.get(code)
+            if answer is not None and (answer.level, answer.not_applicable, answer.evidence) == (
+                level,
+                not_applicable,
+                evidence,
+            ):
+                continue
+            try:
+                saved = answer_criterion(
+                    assessment,
+                    user=user,
+                    criterion_code=code,
+                    level=level,
+                    not_applicable=not_applicable,
+                    evidence=evidence,
+                    comment=answer.comment if answer is not None else "",
+                    expected_version=version,
+                )
+            except ValidationError as exc:
+                errors = exc.update_error_dict({})
+                if errors.keys() & _WHOLE_ASSESSMENT_FIELDS:
+                    raise ValidationError({**refused, **errors}) from exc
+                refused[code] = sum(errors.values(), [])
+                continue
+            latest = saved.assessment
+            version = latest.version
+        if refused:
+            raise ValidationError(refused)
+        if submit:
+            latest = submit_assessment(assessment, user=user, expected_version=version)
+    return latest
 
 
 def allowed_assessment_actions(assessment: Assessment, user) -> set[str]:
@@ -382,8 +454,6 @@ def allowed_assessment_actions(assessment: Assessment, user) -> set[str]:
     these: procurement role; answers and submission only on a draft; approval by someone
     other than the assessor (four eyes); re-assessment of an approved or superseded one
     without another re-assessment in progress."""
-    from landkarte.roles import has_role
-
     if not has_role(user, PROCUREMENT):
         return set()
     state = assessment.state
@@ -397,14 +467,6 @@ def allowed_assessment_actions(assessment: Assessment, user) -> set[str]:
         actions.add(ACTION_APPROVE)
     if state == AssessmentState.SUBMITTED and AssessmentState.DRAFT in targets:
         actions.add(ACTION_RETURN)
-    if state in (AssessmentState.APPROVED, AssessmentState.SUPERSEDED):
-        open_states = [AssessmentState.DRAFT, AssessmentState.SUBMITTED]
-        if not assessment.reassessments.filter(state__in=open_states).exists():
-            actions.add(ACTION_REASSESS)
+    if state in REASSESSABLE_STATES and not _reassessment_open(assessment):
+        actions.add(ACTION_REASSESS)
     return actions
-
-
-def unanswered_knockouts(assessment: Assessment) -> list[str]:
-    """The knock-out criteria that still need an answer before the assessment can be
-    submitted (the rule of `submit_assessment`), in catalogue order."""
-    return _unanswered_for_submit(assessment)

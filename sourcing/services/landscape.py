@@ -193,10 +193,6 @@ class OrgUnitRisk:
 # --- the landscape on one day ----------------------------------------------------------------
 
 
-def _group(vendor: Vendor) -> Vendor:
-    return vendor.ultimate_parent or vendor
-
-
 class _Landscape:
     """The alive applications of the whole city on one day, with the dependency graph and
     effective levels computed at most once per application."""
@@ -293,7 +289,7 @@ def _ratio(part, whole) -> float | None:
 
 
 def _vendor_key(app: Application) -> int:
-    return _group(app.vendor).pk
+    return app.vendor.group.pk
 
 
 # --- blast radius ----------------------------------------------------------------------------
@@ -318,7 +314,7 @@ def _vendor_blast(landscape: _Landscape, scope_ids: set[int]) -> list[BlastRadiu
     vendors: dict[int, Vendor] = {}
     for app in landscape.apps.values():
         if app.vendor_id is not None:
-            group = _group(app.vendor)
+            group = app.vendor.group
             vendors[group.pk] = group
             groups[group.pk].append(app.pk)
     entries = []
@@ -390,7 +386,7 @@ def _percent(value: Fraction) -> str:
 def _concentration_alerts(attributed, landscape: _Landscape, threshold: Fraction) -> list[Alert]:
     critical = [app for app in attributed if app.criticality in CRITICAL]
     shares = _shares(critical, landscape.weight, _vendor_key)
-    groups = {_vendor_key(app): _group(app.vendor) for app in critical}
+    groups = {_vendor_key(app): app.vendor.group for app in critical}
     alerts = []
     for group_id, (_weight, share, _count) in sorted(
         shares.items(), key=lambda item: (-item[1][1], groups[item[0]].name)
@@ -487,7 +483,7 @@ def _risk(landscape: _Landscape, org_unit: OrgUnit | None) -> LandscapeRisk:
     unattributed_weight = sum((weight(app) for app in unattributed), Fraction(0))
 
     by_vendor = _shares(attributed, weight, _vendor_key)
-    groups = {_vendor_key(app): _group(app.vendor) for app in attributed}
+    groups = {_vendor_key(app): app.vendor.group for app in attributed}
     vendor_shares = sorted(
         (
             VendorShare(
@@ -599,7 +595,10 @@ def sovereignty_risk_by_org_unit(
 ) -> list[OrgUnitRisk]:
     """The same figures for each org unit at one tree level (0: the city, 1: its departments),
     each over its own subtree, in tree order."""
-    landscape = _landscape(catalogue, on, shared_platform_min_dependents)
+    return _org_unit_risks(_landscape(catalogue, on, shared_platform_min_dependents), level)
+
+
+def _org_unit_risks(landscape: _Landscape, level: int) -> list[OrgUnitRisk]:
     return [
         OrgUnitRisk(
             org_unit_id=unit.pk, code=unit.code, name=unit.name, risk=_risk(landscape, unit)
@@ -620,10 +619,4 @@ def sovereignty_risk_with_org_units(
     walk over the landscape (the effective levels and the graph are computed once), for a
     page that shows both."""
     landscape = _landscape(catalogue, on, shared_platform_min_dependents)
-    units = [
-        OrgUnitRisk(
-            org_unit_id=unit.pk, code=unit.code, name=unit.name, risk=_risk(landscape, unit)
-        )
-        for unit in OrgUnit.objects.filter(level=level).order_by("tree_id", "lft")
-    ]
-    return _risk(landscape, org_unit), units
+    return _risk(landscape, org_unit), _org_unit_risks(landscape, level)

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itsm.models import next_number
-from landkarte.roles import PROCUREMENT, require_role
+from landkarte.roles import PROCUREMENT, has_role, require_role
 from landkarte.services import field_error as _error
 from landkarte.services import lock_for_update, save_with_history
 from sourcing.choices import AssessmentState
@@ -515,10 +515,7 @@ def allowed_case_actions(case: ProcurementCase, user) -> set[str]:
     """The steps `user` may take on `case` now (publish, evaluate, award, cancel): the
     procurement role and the transition table. Whether a chosen candidate may win is decided by
     `award_case` (the knock-out gate), which names the refusal."""
-    from landkarte.roles import PROCUREMENT as ROLE
-    from landkarte.roles import has_role
-
-    if not has_role(user, ROLE):
+    if not has_role(user, PROCUREMENT):
         return set()
     targets = PROCUREMENT_TRANSITIONS[case.state]
     return {action for action, target in _ACTION_TARGETS.items() if target in targets}

@@ -319,15 +319,7 @@ def current_assessment(subject, *, on: datetime.date | None = None) -> Assessmen
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
         .select_related("catalogue")
     )
-    return max(
-        candidates,
-        key=lambda assessment: (
-            assessment.catalogue.version_key,
-            assessment.approved_at,
-            assessment.pk,
-        ),
-        default=None,
-    )
+    return pick_current(candidates, on=on)
 
 
 # --- effective levels of an application ------------------------------------------------------
@@ -615,15 +607,20 @@ def score_application(
     )
 
 
-def application_sovereignty(application: Application, evidence: Evidence | None = None):
+def application_sovereignty(
+    application: Application,
+    evidence: Evidence | None = None,
+    default: CriteriaCatalogue | None = None,
+):
     """An application's sovereignty as pages and GraphQL show it: (its current assessment or
     None, its effective levels against that assessment's catalogue or the default one, the
-    score and grade for its protection class)."""
+    score and grade for its protection class). `default` saves looking the default catalogue
+    up again when scoring many applications."""
     from sourcing.services.catalogues import default_catalogue
 
     evidence = evidence or Evidence()
     current = evidence.current(application)
-    catalogue = current.catalogue if current else default_catalogue()
+    catalogue = current.catalogue if current else (default or default_catalogue())
     effective = effective_assessment(application, catalogue, evidence)
     result = compute_score(
         catalogue,
@@ -645,27 +642,18 @@ def application_grades(applications, on: datetime.date | None = None) -> dict[in
     evidence = BulkEvidence(applications, on=on)
     default = default_catalogue()
     prefetch_related_objects([default], "criteria")
-    grades = {}
-    for app in applications:
-        current = evidence.current(app)
-        catalogue = current.catalogue if current else default
-        effective = effective_assessment(app, catalogue, evidence)
-        grades[app.pk] = compute_score(
-            catalogue,
-            effective.levels,
-            not_applicable=effective.not_applicable,
-            protection_class=protection_class_of(app),
-        ).grade
-    return grades
+    return {
+        app.pk: application_sovereignty(app, evidence, default)[2].grade for app in applications
+    }
 
 
-# --- reading for pages (appended) ------------------------------------------------------------
+# --- many subjects at once -------------------------------------------------------------------
 
 
 def pick_current(assessments, *, on: datetime.date | None = None) -> Assessment | None:
-    """The current assessment among already loaded assessments of one subject, by the rule of
-    `current_assessment` (approved, valid on `on`, latest catalogue version, latest approval),
-    without a query."""
+    """The current assessment among already loaded assessments of one subject: approved,
+    valid on `on` (default today), then the latest catalogue version, then the latest
+    approval. `current_assessment` and `current_assessments` both pick by this rule."""
     on = on or timezone.localdate()
     valid = [
         assessment

@@ -10,7 +10,9 @@ from architecture.services.timetravel import (
     SOURCE_HISTORY,
     SOURCE_PLAN,
     applications_as_of,
+    applications_queryset_as_of,
     interfaces_as_of,
+    is_recorded_moment,
     landscape_as_of,
     landscape_diff,
 )
@@ -58,6 +60,21 @@ def test_past_moment_shows_records_as_they_were(history):
 
     now = {app.pk: app.name for app in applications_as_of(timezone.now())}
     assert now == {history["a"].pk: "Neu", history["c"].pk: "Neu dazu"}
+
+
+def test_queryset_as_of_filters_the_recorded_or_the_current_records(history):
+    today = timezone.localdate()
+    assert is_recorded_moment(history["mid"])
+    assert is_recorded_moment(today - datetime.timedelta(days=1))
+    assert not is_recorded_moment(today)  # a date means the end of that day
+    then = applications_queryset_as_of(history["mid"])
+    assert {app.name for app in then.filter(name__startswith="W")} == {"Weg"}  # deleted since
+    assert {app.name for app in then} == {app.name for app in applications_as_of(history["mid"])}
+    current = {"Neu", "Neu dazu"}
+    assert {app.name for app in applications_queryset_as_of(None)} == current
+    # A future moment gives the current records, left to the lifecycle filter.
+    future = applications_queryset_as_of(today + datetime.timedelta(days=400))
+    assert {app.name for app in future} == current
 
 
 def test_past_date_means_the_end_of_that_day(history):

@@ -203,6 +203,10 @@ def test_loaded_graph_agrees_with_the_cte(depth):
                               (loaded.dependencies, graph.dependencies)):  # fmt: skip
                 expected = {n.application_id: n.depth for n in cte(start, depth, as_of)}
                 assert walk(start.pk, depth=depth) == expected
+            # With paths: the same nodes, depths and parents (smallest id) as the CTE.
+            for nodes, cte in ((loaded.dependent_nodes, graph.dependents),
+                               (loaded.dependency_nodes, graph.dependencies)):  # fmt: skip
+                assert nodes(start.pk, depth) == cte(start, depth, as_of)
     # Several starts at once: the union, each at its distance from the nearest start.
     a, b = apps[0].pk, apps[1].pk
     union = graph.LoadedGraph().dependents(a, b)

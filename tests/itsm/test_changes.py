@@ -731,3 +731,45 @@ def test_long_reasons_are_kept_in_full_on_the_change_and_short_in_history(desk, 
     assert change.cancellation_reason == reason
     recorded = change.history.latest().history_change_reason
     assert len(recorded) == 100 and recorded.startswith("cancelled: The vendor")
+
+
+# --- reading for pages ------------------------------------------------------------------------
+
+
+def test_change_impact_lists_the_dependents_on_the_planned_start(desk, app):
+    # app ← portal ← kiosk (transitively), app ← report; an interface live only after the
+    # planned start does not count yet; the second affected application is no dependent.
+    portal = ApplicationFactory(name="Serviceportal")
+    kiosk = ApplicationFactory(name="Kiosk")
+    report = ApplicationFactory(name="Berichtswesen")
+    later = ApplicationFactory(name="Later consumer")
+    other = ApplicationFactory(name="Also affected")
+    InterfaceFactory(provider=app, consumers=[portal, report, other])
+    InterfaceFactory(provider=portal, consumers=[kiosk])
+    InterfaceFactory(
+        provider=app, consumers=[later], active_from=START.date() + datetime.timedelta(days=1)
+    )
+    change = make_change(desk, applications=[app, other], planned_start=START, planned_end=END)
+
+    impact = svc.change_impact(change)
+    assert sorted(a.name for a in impact.affected) == ["Also affected", "Fachverfahren Meldewesen"]
+    assert [(row.application.name, row.depth) for row in impact.dependents] == [
+        ("Berichtswesen", 1),
+        ("Serviceportal", 1),
+        ("Kiosk", 2),
+    ]
+    assert (impact.dependent_count, impact.more) == (3, 0)
+    # The same count as the risk's dependents factor.
+    change = svc.assess_change(svc.submit_for_assessment(change, user=desk), user=desk)
+    factor = next(f for f in change.risk_factors if f["factor"] == "dependents")
+    assert factor["value"] == impact.dependent_count
+
+    # A limit lists the nearest ones (by steps) and counts the rest.
+    limited = svc.change_impact(change, limit=2)
+    assert [row.depth for row in limited.dependents] == [1, 1]
+    assert (limited.dependent_count, limited.more) == (3, 1)
+
+    # After the later interface goes live, its consumer depends on the change too.
+    change.planned_start += datetime.timedelta(days=2)
+    assert "Later consumer" in [r.application.name for r in svc.change_impact(change).dependents]
+    assert svc.change_impact(make_change(desk)).dependent_count == 0

@@ -150,6 +150,15 @@ def test_reopen_and_reassignment_counts(incident, desk, team, agent, make_user, 
     assert incident.resolved_at is None and incident.resolution_code == ""
 
 
+def test_only_a_resolved_incident_can_be_reopened(incident, desk, team, agent, monday_9):
+    svc.assign_incident(incident, user=desk, team=team, assignee=agent, now=monday_9)
+    with pytest.raises(ValidationError) as refused:
+        svc.reopen_incident(incident, user=desk, reason="Again", now=monday_9 + H)
+    assert refused.value.error_dict["state"][0].code == "invalid_transition"
+    incident.refresh_from_db()
+    assert (incident.state, incident.reopen_count) == ("assigned", 0)
+
+
 def test_resolving_a_parent_resolves_its_children(calendar, desk, team, agent, monday_9):
     parent = svc.open_incident(
         user=desk, title="Mail outage", impact="high", urgency="high", is_major=True,

@@ -170,3 +170,17 @@ def test_empty_period():
     kpis = compute_kpis(START, END)
     assert kpis.incidents_opened == 0 and kpis.mttr_minutes is None
     assert kpis.sla_compliance is None and kpis.backlog_mean_age_days is None
+
+
+def test_incidents_per_week_count_what_compute_kpis_counts(data):
+    from itsm.services.kpis import incidents_per_week
+
+    for scope in ({}, {"org_unit": data["office"]}, {"service": data["mail"]}):
+        weeks = incidents_per_week(START, END, **scope)
+        kpis = compute_kpis(START, END, **scope)
+        assert len(weeks) == 5 and weeks[0].start == START
+        assert sum(w.opened for w in weeks) == kpis.incidents_opened, scope
+        assert sum(w.resolved for w in weeks) == kpis.incidents_resolved, scope
+    office = incidents_per_week(START, END, org_unit=data["office"])
+    assert [w.opened for w in office] == [3, 0, 1, 0, 1]  # 1, 2, 7; 8; 4
+    assert [w.resolved for w in office] == [2, 0, 0, 0, 0]  # 1 and 2

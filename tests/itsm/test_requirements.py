@@ -530,3 +530,61 @@ def test_filterset(requester, other_requester, architect, org):
     assert run(application=[to_global_id("ApplicationType", app.pk)]) == ["Terminbuchung"]
     assert run(due_before="2026-06-01") == ["Terminbuchung"]
     assert run(kind=["legal_obligation"]) == []
+
+
+# --- the steps offered to pages ---------------------------------------------------------------
+
+# Each step as the pages call it, with every text the service may ask for.
+STEPS = {
+    "review": lambda r, u: svc.review_requirement(r, user=u),
+    "approve": lambda r, u: svc.approve_requirement(r, user=u, reason="ok"),
+    "reject": lambda r, u: svc.reject_requirement(r, user=u, reason="no"),
+    "return": lambda r, u: svc.return_requirement(r, user=u, reason="more, please"),
+    "withdraw": lambda r, u: svc.withdraw_requirement(r, user=u, reason="not needed"),
+    "plan": lambda r, u: svc.plan_requirement(r, user=u),
+    "replan": lambda r, u: svc.replan_requirement(r, user=u, reason="later"),
+    "start_delivery": lambda r, u: svc.start_delivery(r, user=u),
+    "complete": lambda r, u: svc.complete_requirement(r, user=u, note="configured"),
+    "update": lambda r, u: svc.update_requirement(r, user=u, title="Renamed"),
+}
+PATHS = {
+    "submitted": [],
+    "in_review": ["review"],
+    "approved": ["review", "approve"],
+    "planned": ["review", "approve", "plan"],
+    "in_delivery": ["review", "approve", "plan", "start_delivery"],
+    "done": ["review", "approve", "plan", "start_delivery", "complete"],
+    "rejected": ["review", "reject"],
+    "withdrawn": ["withdraw"],
+}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _accepted(step, requirement, user) -> bool:
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            STEPS[step](requirement, user)
+            raise _Rollback
+    except _Rollback:
+        return True
+    except (PermissionDenied, ValidationError):
+        return False
+
+
+@pytest.mark.parametrize("state", list(PATHS))
+def test_requirement_actions_are_exactly_the_steps_the_services_accept(
+    requirement, requester, other_requester, architect, change_manager, state
+):
+    for step in PATHS[state]:
+        requirement = STEPS[step](requirement, architect)
+    assert requirement.state == state
+    for user in (architect, change_manager, requester, other_requester):
+        offered = svc.requirement_actions(requirement, user)
+        accepted = [step for step in STEPS if _accepted(step, requirement, user)]
+        assert offered == accepted, (state, user.username)
+    assert snapshot(requirement)[0] == state  # every try was rolled back

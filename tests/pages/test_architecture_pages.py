@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from architecture.choices import StandardStatus
 from architecture.governance import application_findings, run_rules
@@ -302,6 +303,13 @@ def test_findings_filters_counts_and_sorting(architect_client, catalogue):
     assert counts["high"] >= 1 and counts["low"] >= 1
     high = architect_client.get(url, {"severity": "high"})
     assert {row["finding"].severity for row in high.context["rows"]} == {"high"}
+    at_least_low = {
+        r["finding"].severity
+        for r in architect_client.get(url, {"severity": "low"}).context["rows"]
+    }
+    assert {"low", "high"} <= at_least_low
+    only_low = architect_client.get(url, {"severity": "low", "only_this_severity": "on"})
+    assert {row["finding"].severity for row in only_low.context["rows"]} == {"low"}
     by_rule = architect_client.get(url, {"rule": "time_without_phase_out"})
     assert [row["finding"].subject_name for row in by_rule.context["rows"]] == ["Zeta"]
     by_unit = architect_client.get(url, {"org_unit": unit.pk})
@@ -365,8 +373,9 @@ def test_capability_map_colours_by_time_and_grade(architect_client, catalogue):
     assert 'class="capability cap-danger level-2"' in content
     graded = architect_client.get(url, {"colour": "grade"})
     assert "worst grade" in graded.content.decode()
-    before = architect_client.get(url, {"as_of": "1990-01-01"})
-    assert before.status_code == 200
+    # Without lifecycle dates an application runs on every date, 1990 included.
+    before = architect_client.get(url, {"as_of": "1990-01-01"}).content.decode()
+    assert "Melde" in before and "mostly eliminate" in before
     retired = ApplicationFactory(name="Gone", retired=True)
     ApplicationCapability.objects.create(application=retired, capability=root)
     assert "Gone" not in architect_client.get(url).content.decode()
@@ -379,3 +388,27 @@ def test_component_page(architect_client):
     response = architect_client.get(reverse("architecture:component-detail", args=[component.pk]))
     assert response.status_code == 200
     assert "L Focus" in response.content.decode()
+
+
+def test_capability_map_tie_goes_to_the_worse_time_class(architect_client):
+    capability = Capability.objects.create(name="Permits", code="P1")
+    for name, functional in (("Good", 4), ("Poor", 1)):  # invest and tolerate, one each
+        app = ApplicationFactory(name=name, functional_fit=functional, technical_fit=4)
+        ApplicationCapability.objects.create(application=app, capability=capability)
+    content = architect_client.get(reverse("architecture:capabilities")).content.decode()
+    assert "mostly tolerate" in content and "invest: 1" in content
+    assert 'class="capability cap-neutral level-1"' in content
+
+
+def test_component_end_of_life_states(architect_client, settings):
+    settings.LANDKARTE_GOVERNANCE = {"eol_warning_months": 6}
+    today = timezone.localdate()
+    for end_of_life, text in (
+        (today + datetime.timedelta(days=90), "end of life within 6 months"),
+        (today + datetime.timedelta(days=400), "supported"),
+        (today, "end of life passed"),
+        (None, "no date known"),
+    ):
+        component = ITComponentFactory(end_of_life=end_of_life)
+        url = reverse("architecture:component-detail", args=[component.pk])
+        assert architect_client.get(url).context["eol_text"] == text

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from cmdb.choices import Criticality
 from cmdb.factories import ApplicationFactory, InterfaceFactory, TeamFactory
@@ -447,8 +448,11 @@ def test_month_calendar_and_navigation(client, manager, scene):
         reverse("itsm:change-calendar"), {"view": "month", "date": "2030-06-01"}
     ).content.decode()
     assert "No change is planned in this period." in html
-    # Bad input falls back to today instead of failing.
-    assert client.get(reverse("itsm:change-calendar"), {"date": "x"}).status_code == 200
+    # Bad input falls back to this week instead of failing.
+    response = client.get(reverse("itsm:change-calendar"), {"date": "x"})
+    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+    assert response.status_code == 200
+    assert f"Week from {monday.isoformat()}" in response.content.decode()
 
 
 def test_freeze_window_conflict_is_marked(client, manager, desk, scene):
@@ -557,7 +561,10 @@ def test_cab_never_offers_my_own_change(client, make_user, manager, desk):
     theirs = to_authorization(make_change(desk, [app], "Their change"), desk)
     signed_in(client, manager)
     assert cab_items(client.get(reverse("itsm:cab")).content.decode()) == [theirs.number]
-    assert mine.number
+    # Both await authorization: another change manager is offered both.
+    signed_in(client, make_user("change2", "change_manager"))
+    items = cab_items(client.get(reverse("itsm:cab")).content.decode())
+    assert sorted(items) == sorted([mine.number, theirs.number])
 
 
 # --- the set-wise read functions -------------------------------------------------------------

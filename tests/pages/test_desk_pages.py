@@ -366,8 +366,8 @@ def test_new_incident_errors_keep_input_and_chosen_applications(client, calendar
     )  # fmt: skip
     assert response.status_code == 400
     html = response.content.decode()
-    assert re.search(r'id="id_title_error"|errorlist', html)
-    assert "This field is required." in html
+    # The error sits next to the title field.
+    assert '<ul class="errorlist" id="id_title_error"><li>This field is required.</li></ul>' in html
     assert "Since 9 am</textarea>" in html
     assert re.search(rf'value="{portal.pk}" id="app-{portal.pk}" checked', html)
     assert not Incident.objects.exists()

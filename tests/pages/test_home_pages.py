@@ -126,6 +126,9 @@ def test_change_manager_sees_changes_awaiting_approval_and_this_week(client, mak
     assert [c.title for c in lists["awaiting"]["rows"]] == ["Upgrade Keycloak"]
     assert lists["awaiting"]["count"] == 1
     assert [c.title for c in lists["week"]["rows"]] == ["Patch mail relay"]
+    assert lists["week"]["count"] == 1
+    content = response.content.decode()
+    assert 'href="/changes/CHG-2026-000001/"' in content and 'href="/cab/"' in content
 
 
 def test_requester_sees_their_office_and_their_incidents(client, make_user, units):
@@ -136,27 +139,54 @@ def test_requester_sees_their_office_and_their_incidents(client, make_user, unit
         requesting_org_unit=units["office"], business_value=5, time_criticality=3,
         risk_reduction=2, job_size=5,
     )  # fmt: skip
+    withdrawn = requirement_service.submit_requirement(
+        user=requester, title="Fax gateway", kind="enhancement",
+        requesting_org_unit=units["office"], business_value=1, time_criticality=1,
+        risk_reduction=1, job_size=1,
+    )  # fmt: skip
+    requirement_service.withdraw_requirement(withdrawn, user=requester, reason="not needed")
     incident(caller=requester, title="My printer")
+    incident(caller=requester, title="My old scanner", state="resolved",
+             resolved_at=timezone.now())  # fmt: skip
     incident(title="Someone else's printer")
     client.force_login(requester)
     response = client.get("/")
     data = response.context["blocks"][0]["data"]
     assert [r.number for r in data["requirements"]] == [ours.number]
     assert [i.title for i in data["incidents"]] == ["My printer"]
+    assert (data["requirement_count"], data["incident_count"]) == (1, 1)
     content = response.content.decode()
     assert f'href="/requirements/{ours.number}/"' in content
     assert 'href="/requirements/new/"' in content
-    assert "Someone else" not in content
+    assert "Someone else" not in content and "Fax gateway" not in content
 
 
 def test_procurement_block_counts(client, make_user):
-    client.force_login(make_user("buyer", "procurement"))
+    from cmdb.factories import VendorFactory
+    from sourcing.services.assessments import start_assessment
+    from sourcing.services.catalogues import load_catalogue
+    from sourcing.services.procurement import cancel_case, open_case
+
+    buyer = make_user("buyer", "procurement")
+    load_catalogue()
+    start_assessment(user=buyer, vendor=VendorFactory())
+    case = open_case(user=buyer, title="Fachverfahren Bauantrag", org_unit=OrgUnitFactory(),
+                     protection_class="high")  # fmt: skip
+    cancelled = open_case(user=buyer, title="Cancelled tender", org_unit=OrgUnitFactory(),
+                          protection_class="normal")  # fmt: skip
+    cancel_case(cancelled, user=buyer, reason="no budget")
+    client.force_login(buyer)
     response = client.get("/")
-    counts = response.context["blocks"][0]["data"]["counts"]
+    data = response.context["blocks"][0]["data"]
+    counts = data["counts"]
     assert [str(c["label"]) for c in counts] == [
         "Assessments in draft", "Assessments awaiting approval", "Open procurement cases",
     ]  # fmt: skip
-    assert [c["count"] for c in counts] == [0, 0, 0]
+    assert [c["count"] for c in counts] == [1, 0, 1]
+    assert [c.reference for c in data["cases"]] == [case.reference]
+    content = response.content.decode()
+    assert f'href="/procurement/{case.pk}/"' in content  # the case's own page
+    assert "Cancelled tender" not in content
 
 
 def test_auditor_and_admin_see_the_dashboard_only(client, make_user, admin_user):
@@ -180,7 +210,9 @@ def test_architect_sees_end_of_life_applications(client, architect, units):
     assert response.context["eol"]["rows"][0]["application"] == "OK.EWO"
     high = next(s for s in response.context["severities"] if str(s["label"]) == "high")
     assert high["count"] == Counter(f.severity for f in run_rules())["high"]
-    assert "OK.EWO" in response.content.decode()
+    content = response.content.decode()
+    assert f'<a href="/applications/{app.pk}/">OK.EWO</a>' in content
+    assert 'href="/governance/findings/?severity=high&amp;only_this_severity=on"' in content
 
 
 # --- dashboard -----------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_missing_field_is_shown_next_to_it_and_input_kept(client, office_request
     form = response.context["form"]
     assert set(form.errors) == {"title", "job_size"}
     content = response.content.decode()
-    assert 'id="id_title_error"' in content or "This field is required." in content
+    assert 'id="id_title_error"' in content and 'id="id_job_size_error"' in content
     assert "Scanned forms go to the e-file." in content  # input kept
     assert Requirement.objects.count() == 0
 

@@ -18,7 +18,12 @@ from cmdb.factories import (
 from sourcing.choices import AssessmentState
 from sourcing.models import Answer, Assessment
 from sourcing.procurement_models import ProcurementState
-from sourcing.services.assessments import answer_criterion, start_assessment, submit_assessment
+from sourcing.services.assessments import (
+    answer_criterion,
+    return_assessment,
+    start_assessment,
+    submit_assessment,
+)
 from sourcing.services.catalogues import load_catalogue
 from sourcing.services.procurement import add_candidate, open_case, publish_case, start_evaluation
 from tests.sourcing import approved_assessment
@@ -215,7 +220,9 @@ def test_vendor_page_query_count_does_not_grow(
     count_queries(client, django_assert_max_num_queries, url(few))  # warm up
     small = count_queries(client, django_assert_max_num_queries, url(few))
     with django_assert_max_num_queries(small):
-        client.get(url(many))
+        response = client.get(url(many))
+    assert len(response.context["applications"]) == 9
+    assert len(response.context["subsidiaries"]) == 9
 
 
 def test_vendor_list_query_count_does_not_grow(
@@ -270,7 +277,7 @@ def draft(catalogue, buyer):
 def form_data(assessment, levels=None):
     """The form as the browser sends it: every criterion with its stored answer, with the
     levels in `levels` ({code: 0..4, "na" or ""}) changed."""
-    data = {"version": assessment.version}
+    data = {"expected_version": assessment.version}
     for answer in assessment.answers.select_related("criterion"):
         code = answer.criterion.code
         data[f"level_{code}"] = (
@@ -413,8 +420,30 @@ def test_scorecard_shows_score_grade_floor_knockouts_and_group_charts(client, su
 def test_assessor_cannot_approve_own_assessment(client, submitted, buyer):
     signed_in(client, buyer)
     url = reverse("sourcing:assessment-detail", args=[submitted.pk])
-    response = client.post(url, {"action": "approve", "approve-version": submitted.version})
+    response = client.post(
+        url, {"action": "approve", "approve-expected_version": submitted.version}
+    )
     assert response.status_code == 302
+    assert "This step is not possible for this assessment now." in text(client.get(url))
+    submitted.refresh_from_db()
+    assert submitted.state == AssessmentState.SUBMITTED
+
+
+def test_stale_approval_shows_the_conflict_above_the_form(client, submitted, approver, buyer):
+    signed_in(client, approver)
+    url = reverse("sourcing:assessment-detail", args=[submitted.pk])
+    stale = submitted.version
+    return_assessment(submitted, user=buyer, reason="fix JUR-01")  # someone else
+    answer_criterion(submitted, user=buyer, criterion_code="JUR-01", level=4)
+    submit_assessment(submitted, user=buyer)
+    response = client.post(url, {"action": "approve", "approve-expected_version": stale})
+    assert response.status_code == 400
+    assert response.context["approve_form"].non_field_errors() == [
+        "Someone else changed this sovereignty assessment; reload it and try again."
+    ]
+    assert re.search(
+        r'<ul class="errorlist nonfield"><li>Someone else changed this', text(response)
+    )
     submitted.refresh_from_db()
     assert submitted.state == AssessmentState.SUBMITTED
 
@@ -428,7 +457,7 @@ def test_second_user_approves(client, submitted, approver):
         url,
         {
             "action": "approve",
-            "approve-version": submitted.version,
+            "approve-expected_version": submitted.version,
             "approve-valid_until": valid_until.isoformat(),
         },
     )
@@ -448,7 +477,7 @@ def test_approval_in_the_past_is_refused_next_to_the_date(client, submitted, app
         url,
         {
             "action": "approve",
-            "approve-version": submitted.version,
+            "approve-expected_version": submitted.version,
             "approve-valid_until": "2020-01-01",
         },
     )
@@ -462,14 +491,18 @@ def test_approval_in_the_past_is_refused_next_to_the_date(client, submitted, app
 def test_return_needs_a_reason(client, submitted, approver):
     signed_in(client, approver)
     url = reverse("sourcing:assessment-detail", args=[submitted.pk])
-    response = client.post(url, {"action": "return", "return-version": submitted.version})
+    response = client.post(url, {"action": "return", "return-expected_version": submitted.version})
     assert response.status_code == 400
     assert response.context["return_form"].errors["reason"] == [
         "Say why the assessment is sent back."
     ]
     response = client.post(
         url,
-        {"action": "return", "return-version": submitted.version, "return-reason": "Evidence?"},
+        {
+            "action": "return",
+            "return-expected_version": submitted.version,
+            "return-reason": "Evidence?",
+        },
     )
     assert response.status_code == 302
     submitted.refresh_from_db()
@@ -489,7 +522,9 @@ def test_scorecard_query_count_does_not_grow_with_answers(
         client, django_assert_max_num_queries, reverse("sourcing:assessment-detail", args=[few.pk])
     )
     with django_assert_max_num_queries(small + 1):  # + the re-assessment check when approved
-        client.get(reverse("sourcing:assessment-detail", args=[many.pk]))
+        response = client.get(reverse("sourcing:assessment-detail", args=[many.pk]))
+    shown = sum(len(group["answers"]) for group in response.context["groups"])
+    assert shown == many.answers.count() > 0
 
 
 # --- assessments list ------------------------------------------------------------------------
@@ -562,7 +597,7 @@ def test_award_to_a_knocked_out_candidate_is_refused(client, evaluation, buyer):
         reverse("sourcing:case-detail", args=[evaluation.pk]),
         {
             "action": "award",
-            "award-version": evaluation.version,
+            "award-expected_version": evaluation.version,
             "award-candidate": weak.pk,
             "award-justification": "cheapest",
         },
@@ -580,7 +615,12 @@ def test_award_to_an_eligible_candidate(client, evaluation, buyer):
     strong = evaluation.candidates.get(vendor__name="Souverän GmbH")
     url = reverse("sourcing:case-detail", args=[evaluation.pk])
     response = client.post(
-        url, {"action": "award", "award-version": evaluation.version, "award-candidate": strong.pk}
+        url,
+        {
+            "action": "award",
+            "award-expected_version": evaluation.version,
+            "award-candidate": strong.pk,
+        },
     )
     assert response.status_code == 400
     assert response.context["award_form"].errors["justification"] == ["Justify the award."]
@@ -588,7 +628,7 @@ def test_award_to_an_eligible_candidate(client, evaluation, buyer):
         url,
         {
             "action": "award",
-            "award-version": evaluation.version,
+            "award-expected_version": evaluation.version,
             "award-candidate": strong.pk,
             "award-justification": "best score, no knock-out",
         },
@@ -629,9 +669,11 @@ def test_case_pages_query_count_does_not_grow(
         add_candidate(case, user=buyer, vendor=vendor)
     start_evaluation(publish_case(case, user=buyer), user=buyer)  # the same state as `small`
     with django_assert_max_num_queries(small_detail):
-        client.get(reverse("sourcing:case-detail", args=[case.pk]))
+        response = client.get(reverse("sourcing:case-detail", args=[case.pk]))
+    assert len(response.context["ranking"]) == 8
     with django_assert_max_num_queries(small_list):
-        client.get(reverse("sourcing:cases"))
+        response = client.get(reverse("sourcing:cases"))
+    assert len(response.context["object_list"]) == 2
 
 
 # --- landscape risk --------------------------------------------------------------------------

@@ -9,12 +9,20 @@ from cmdb.factories import ApplicationFactory, ITComponentFactory, VendorFactory
 from sourcing.choices import AssessmentState
 from sourcing.models import Answer, Assessment
 from sourcing.services.assessments import (
+    ACTION_ANSWER,
+    ACTION_APPROVE,
+    ACTION_REASSESS,
+    ACTION_RETURN,
+    ACTION_SUBMIT,
+    allowed_assessment_actions,
+    answer_criteria,
     answer_criterion,
     approve_assessment,
     reassess,
     return_assessment,
     start_assessment,
     submit_assessment,
+    unanswered_knockouts,
 )
 from sourcing.services.catalogues import load_catalogue
 from sourcing.services.scoring import current_assessment, score_assessment
@@ -426,3 +434,125 @@ def test_assessment_export_applies_the_subject_kind_and_grade_filters(make_user)
     assert exported(grade=score_assessment(strong).grade) == ["vendor"]
     assert exported(grade=score_assessment(weak).grade) == ["application"]
     assert exported(subject_kind="vendor", grade=score_assessment(weak).grade) == []
+
+
+# --- several answers at once (the answer form) -----------------------------------------------
+
+
+def form_answers(assessment, **changes):
+    """Every stored answer as the answer form sends it, with `changes` ({code: (level, not
+    applicable, evidence)}) applied."""
+    answers = {
+        code: (level, not_applicable, evidence)
+        for code, level, not_applicable, evidence in assessment.answers.values_list(
+            "criterion__code", "level", "not_applicable", "evidence"
+        )
+    }
+    answers.update({code.replace("_", "-"): answer for code, answer in changes.items()})
+    return answers
+
+
+def test_answer_criteria_writes_only_the_changed_answers_and_keeps_their_comments(draft, buyer):
+    answer_criterion(draft, user=buyer, criterion_code="JUR-01", level=1, comment="kept")
+    draft.refresh_from_db()
+    before_version = draft.version
+    histories = Answer.history.filter(assessment_id=draft.pk).count()
+
+    result = answer_criteria(
+        draft,
+        user=buyer,
+        answers=form_answers(draft, JUR_01=(3, False, "register"), JUR_02=(2, False, "")),
+        expected_version=before_version,
+    )
+
+    answers = {a.criterion.code: a for a in draft.answers.select_related("criterion")}
+    assert (answers["JUR-01"].level, answers["JUR-01"].evidence) == (3, "register")
+    assert answers["JUR-01"].comment == "kept"
+    assert answers["JUR-02"].level == 2
+    # Two answers changed: two writes, not one per criterion.
+    assert Answer.history.filter(assessment_id=draft.pk).count() == histories + 2
+    assert result.version == before_version + 2
+    assert result.state == AssessmentState.DRAFT
+
+
+def test_answer_criteria_is_all_or_nothing_and_names_the_refused_criterion(draft, buyer):
+    before = snapshot(draft)
+    with pytest.raises(ValidationError) as raised:
+        answer_criteria(
+            draft,
+            user=buyer,
+            answers=form_answers(draft, JUR_01=(3, False, ""), JUR_02=(7, False, "")),
+            expected_version=draft.version,
+        )
+    assert set(raised.value.error_dict) == {"JUR-02"}
+    assert codes_of(raised.value) == {"invalid_level"}
+    assert snapshot(draft) == before
+
+
+def test_answer_criteria_refuses_a_stale_form_as_a_whole(draft, buyer):
+    stale = draft.version
+    answer_criterion(draft, user=buyer, criterion_code="JUR-02", level=1)  # someone else
+    before = snapshot(draft)
+    with pytest.raises(ValidationError) as raised:
+        answer_criteria(
+            draft,
+            user=buyer,
+            answers=form_answers(draft, JUR_01=(3, False, "")),
+            expected_version=stale,
+        )
+    assert set(raised.value.error_dict) == {"version"}
+    assert codes_of(raised.value) == {"conflict"}
+    assert snapshot(draft) == before
+
+
+def test_answer_criteria_with_submit_writes_nothing_when_the_submission_is_refused(draft, buyer):
+    before = snapshot(draft)
+    with pytest.raises(ValidationError) as raised:
+        answer_criteria(
+            draft,
+            user=buyer,
+            answers=form_answers(draft, JUR_01=(3, False, "")),
+            expected_version=draft.version,
+            submit=True,
+        )
+    assert codes_of(raised.value) == {"unanswered"}
+    assert raised.value.error_dict["answers"][0].params == {"codes": "JUR-03, JUR-04, JUR-07"}
+    assert snapshot(draft) == before
+
+    levels = {code.replace("-", "_"): (3, False, "") for code in VENDOR_KNOCKOUTS}
+    result = answer_criteria(
+        draft,
+        user=buyer,
+        answers=form_answers(draft, **levels),
+        expected_version=draft.version,
+        submit=True,
+    )
+    assert result.state == AssessmentState.SUBMITTED
+    draft.refresh_from_db()
+    assert draft.state == AssessmentState.SUBMITTED
+
+
+def test_answer_criteria_needs_the_procurement_role(draft, requester):
+    before = snapshot(draft)
+    with pytest.raises(PermissionDenied):
+        answer_criteria(draft, user=requester, answers=form_answers(draft, JUR_01=(3, False, "")))
+    assert snapshot(draft) == before
+
+
+def test_unanswered_knockouts_are_those_submission_requires(draft, buyer):
+    assert unanswered_knockouts(draft) == VENDOR_KNOCKOUTS
+    answer_criterion(draft, user=buyer, criterion_code="JUR-03", level=0)
+    assert unanswered_knockouts(draft) == ["JUR-01", "JUR-04", "JUR-07"]
+
+
+def test_allowed_actions_follow_state_role_and_four_eyes(draft, buyer, approver, requester):
+    assert allowed_assessment_actions(draft, buyer) == {ACTION_ANSWER, ACTION_SUBMIT}
+    assert allowed_assessment_actions(draft, requester) == set()
+    assessment = submitted(draft, buyer)
+    assert allowed_assessment_actions(assessment, buyer) == {ACTION_RETURN}
+    assert allowed_assessment_actions(assessment, approver) == {ACTION_APPROVE, ACTION_RETURN}
+    assessment = approve_assessment(assessment, user=approver)
+    assert allowed_assessment_actions(assessment, buyer) == {ACTION_REASSESS}
+    reassess(assessment, user=buyer)
+    # One re-assessment at a time.
+    assert allowed_assessment_actions(assessment, buyer) == set()
