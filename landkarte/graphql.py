@@ -6,14 +6,25 @@ import json
 import graphene
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
-from django.http import HttpResponse
+from django.db import connection, transaction
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 from graphene.utils.str_converters import to_camel_case
-from graphene_django.views import GraphQLView
+from graphene_django.constants import MUTATION_ERRORS_FLAG
+from graphene_django.settings import graphene_settings
+from graphene_django.views import GraphQLView, HttpError
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    validate_schema,
+)
 from graphql_relay import from_global_id
 from query_optimizer import DjangoObjectType
 
+from landkarte import graphql_limits as limits
 from landkarte.roles import can_read
 
 
@@ -196,23 +207,127 @@ def ticket_arguments(**extra):
     )
 
 
+class CodedHttpError(HttpError):
+    """An HTTP refusal whose JSON error carries extensions.code."""
+
+    def __init__(self, response, message, code):
+        super().__init__(response, message)
+        self.code = code
+
+
 class LandkarteGraphQLView(GraphQLView):
     """GraphQL for signed-in users only: browsers are sent to the login page, API clients get
-    401."""
+    401. Documents are parsed once, measured against the limits of landkarte.graphql_limits
+    before validation, validated once and kept in an LRU cache. Mutations only by POST; CSRF is
+    enforced by the middleware for session requests (this view is not csrf_exempt; bearer-token
+    requests are exempt, see landkarte.auth)."""
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             if request.method == "GET" and self.can_display_graphiql(request, {}):
                 return redirect_to_login(request.get_full_path())
-            body = {
-                "errors": [
-                    {
-                        "message": _("Authentication required."),
-                        "extensions": {"code": "unauthenticated"},
-                    }
-                ]
-            }
-            response = HttpResponse(json.dumps(body), status=401, content_type="application/json")
+            response = self.error_response(
+                _("Authentication required."), "unauthenticated", status=401
+            )
             response["WWW-Authenticate"] = 'Bearer realm="landkarte"'
             return response
+        maximum = limits.limit("MAX_BODY_BYTES")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > maximum or len(request.META.get("QUERY_STRING", "")) > maximum:
+            return self.error_response(
+                _("The request is larger than %(max)d bytes.") % {"max": maximum},
+                "request_too_large",
+                status=413,
+            )
         return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def error_response(message, code, status):
+        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+
+    def format_error(self, error):
+        if isinstance(error, CodedHttpError):
+            return {"message": error.message, "extensions": {"code": error.code}}
+        formatted = super().format_error(error)
+        if not limits.limit("FIELD_SUGGESTIONS") and "message" in formatted:
+            formatted["message"] = limits.strip_suggestions(formatted["message"])
+        if "path" not in formatted:
+            # The request as a whole was refused (bad variables, unknown operation, ...).
+            extensions = formatted.setdefault("extensions", {})
+            extensions.setdefault("code", "bad_request")
+        return formatted
+
+    def execute_graphql_request(
+        self, request, data, query, variables, operation_name, show_graphiql=False
+    ):
+        """graphene-django's version with parse and validate replaced by the cached, limited
+        preparation; execution itself is unchanged."""
+        if not query:
+            if show_graphiql:
+                return None
+            raise CodedHttpError(
+                HttpResponseBadRequest(), _("Must provide query string."), "query_missing"
+            )
+        schema = self.schema.graphql_schema
+        schema_validation_errors = validate_schema(schema)
+        if schema_validation_errors:
+            return ExecutionResult(data=None, errors=schema_validation_errors)
+
+        rules = self.validation_rules
+        max_errors = graphene_settings.MAX_VALIDATION_ERRORS
+        try:
+            prepared = limits.prepare(schema, query, rules, max_errors)
+            operation_ast = get_operation_ast(prepared.document, operation_name)
+            if (
+                request.method.lower() == "get"
+                and operation_ast is not None
+                and operation_ast.operation != OperationType.QUERY
+            ):
+                if show_graphiql:
+                    return None
+                raise CodedHttpError(
+                    HttpResponseNotAllowed(["POST"]),
+                    _("Can only perform a %(operation)s operation from a POST request.")
+                    % {"operation": operation_ast.operation.value},
+                    "method_not_allowed",
+                )
+            limits.enforce(schema, prepared, variables, request.user)
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+
+        validation_errors = limits.validation_errors(schema, prepared, rules, max_errors)
+        if validation_errors:
+            return ExecutionResult(data=None, errors=validation_errors)
+
+        document = prepared.document
+        try:
+            execute_options = {
+                "root_value": self.get_root_value(request),
+                "context_value": self.get_context(request),
+                "variable_values": variables,
+                "operation_name": operation_name,
+                "middleware": self.get_middleware(request),
+                "hide_suggestions": not limits.limit("FIELD_SUGGESTIONS"),
+            }
+            if self.execution_context_class:
+                execute_options["execution_context_class"] = self.execution_context_class
+            if (
+                operation_ast is not None
+                and operation_ast.operation == OperationType.MUTATION
+                and (
+                    graphene_settings.ATOMIC_MUTATIONS is True
+                    or connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
+                )
+            ):
+                with transaction.atomic():
+                    result = execute(schema, document, **execute_options)
+                    if getattr(request, MUTATION_ERRORS_FLAG, False) is True:
+                        transaction.set_rollback(True)
+                return result
+            return execute(schema, document, **execute_options)
+        except Exception as exc:
+            return ExecutionResult(errors=[exc])

@@ -99,6 +99,21 @@ class LandscapeDiffType(graphene.ObjectType):
     changed = graphene.List(graphene.NonNull(ChangedRecordType), required=True)
 
 
+def _visible(node_type, objects, info) -> list:
+    """`objects` narrowed to what the reader may see (the type's filter_queryset)."""
+    objects = list(objects)
+    if not objects:
+        return []
+    model = node_type._meta.model
+    pks = {obj.pk for obj in objects}
+    visible = set(
+        node_type.filter_queryset(model._default_manager.filter(pk__in=pks), info).values_list(
+            "pk", flat=True
+        )
+    )
+    return [obj for obj in objects if obj.pk in visible]
+
+
 def _split(records, model):
     return [r for r in records if isinstance(r, model)]
 
@@ -117,7 +132,15 @@ class Query(graphene.ObjectType):
         LifecycleReportType, application=graphene.ID(required=True), on=graphene.Date()
     )
     lifecycle_conflicts = graphene.List(
-        graphene.NonNull(LifecycleConflictType), required=True, on=graphene.Date()
+        graphene.NonNull(LifecycleConflictType),
+        required=True,
+        on=graphene.Date(),
+        first=graphene.Int(
+            default_value=100, description="at most this many (up to the maximum page size)"
+        ),
+        offset=graphene.Int(default_value=0, description="skip this many"),
+        description="conflicts in a stable order (application, then dependency); a city "
+        "has thousands, so they come in pages",
     )
     landscape_as_of = graphene.Field(
         SnapshotType,
@@ -150,7 +173,8 @@ class Query(graphene.ObjectType):
             applications=[ImpactedApplicationType(application=i.application, depth=i.depth,
                                                   path=i.path) for i in impact.applications],
             services=impact.services, org_units=impact.org_units,
-            open_incidents=impact.open_incidents, scheduled_changes=impact.scheduled_changes,
+            open_incidents=_visible(IncidentType, impact.open_incidents, info),
+            scheduled_changes=_visible(ChangeType, impact.scheduled_changes, info),
         )  # fmt: skip
 
     @staticmethod
@@ -169,10 +193,14 @@ class Query(graphene.ObjectType):
         )
 
     @staticmethod
-    def resolve_lifecycle_conflicts(root, info, on=None):
+    def resolve_lifecycle_conflicts(root, info, on=None, first=100, offset=0):
         if not can_read(info.context.user):
             return []
-        return [LifecycleConflictType.from_conflict(c) for c in lifecycle_conflicts(on=on)]
+        # An explicit null means the default; negative numbers mean nothing to skip or show.
+        first = 100 if first is None else max(first, 0)
+        offset = 0 if offset is None else max(offset, 0)
+        page = lifecycle_conflicts(on=on)[offset : offset + first]
+        return [LifecycleConflictType.from_conflict(c) for c in page]
 
     @staticmethod
     def resolve_landscape_as_of(root, info, at):

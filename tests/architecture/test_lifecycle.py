@@ -98,3 +98,27 @@ def test_landscape_conflicts_with_bounded_queries(landscape):
         ("X", KIND_APPLICATION, "Y"),
         ("Forever", KIND_APPLICATION, "Z"),
     }
+
+
+def test_lifecycle_conflicts_come_in_pages_through_graphql(landscape, gql, architect):
+    everything = [(c.application.name, c.kind, c.depth) for c in lifecycle_conflicts(on=ON)]
+    query = """query($on: Date, $first: Int, $offset: Int) {
+        lifecycleConflicts(on: $on, first: $first, offset: $offset) {
+            application { name } kind depth
+        }
+    }"""
+
+    def page(first, offset):
+        variables = {"on": ON.isoformat(), "first": first, "offset": offset}
+        status, body = gql(query, variables, user=architect)
+        assert status == 200, body
+        return [
+            (c["application"]["name"], c["kind"], c["depth"])
+            for c in body["data"]["lifecycleConflicts"]
+        ]
+
+    assert page(2, 0) + page(2, 2) == everything
+    assert page(100, 3) == everything[3:]
+    assert page(None, None) == everything  # explicit nulls: the defaults
+    status, body = gql(query, {"on": ON.isoformat(), "first": 5000}, user=architect)
+    assert body["errors"][0]["extensions"]["code"] == "page_size_exceeded"
