@@ -355,11 +355,68 @@ def export_queryset(name: str, *, user, filters: dict | None = None, request=Non
     return queryset
 
 
+def _narrowing_type(model):
+    """The GraphQL type of `model` if it narrows what a user may see (its own
+    filter_queryset, e.g. incidents and requirements), else None."""
+    from graphene_django.registry import get_global_registry
+
+    from landkarte.graphql import BaseNodeType
+
+    node_type = get_global_registry().get_type_for_model(model)
+    if node_type is None or not issubclass(node_type, BaseNodeType):
+        return None
+    if node_type.filter_queryset.__func__ is BaseNodeType.filter_queryset.__func__:
+        return None
+    return node_type
+
+
+def _hidden_references(spec: ExportSpec, objects: list, context) -> dict[str, set]:
+    """Per relation column, the primary keys of referenced objects the user may not see: a
+    related incident or requirement outside the user's scope is left blank, so that an
+    export never names what the API hides."""
+    hidden = {}
+    info = SimpleNamespace(context=context)
+    for column in spec.columns:
+        if column.kind == "field":
+            continue
+        related = spec.model._meta.get_field(column.name).related_model
+        node_type = _narrowing_type(related)
+        if node_type is None:
+            continue
+        if column.kind == "fk":
+            pks = {getattr(obj, f"{column.name}_id") for obj in objects} - {None}
+        else:
+            pks = {o.pk for obj in objects for o in getattr(obj, column.name).all()}
+        if not pks:
+            continue
+        visible = node_type.filter_queryset(
+            related._default_manager.filter(pk__in=pks), info
+        ).values_list("pk", flat=True)
+        hidden[column.name] = pks - set(visible)
+    return hidden
+
+
+def _masked_value(column: Column, obj, hidden: set):
+    if column.kind == "fk":
+        return "" if getattr(obj, f"{column.name}_id") in hidden else column.value(obj)
+    related = getattr(obj, column.name).all()
+    return M2M_SEPARATOR.join(sorted(natural_key(o) for o in related if o.pk not in hidden))
+
+
 def export_rows(name: str, *, user, filters: dict | None = None, request=None):
     """(headers, rows) of the export `name` as `user` sees it with `filters` applied."""
     spec = EXPORTS[name]
-    queryset = export_queryset(name, user=user, filters=filters, request=request)
-    rows = [[column.value(obj) for column in spec.columns] for obj in queryset]
+    objects = list(export_queryset(name, user=user, filters=filters, request=request))
+    hidden = _hidden_references(spec, objects, _context(user, request))
+    rows = [
+        [
+            _masked_value(column, obj, hidden[column.name])
+            if hidden.get(column.name)
+            else column.value(obj)
+            for column in spec.columns
+        ]
+        for obj in objects
+    ]
     return spec.headers, rows
 
 

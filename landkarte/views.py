@@ -4,13 +4,14 @@ import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth import views as auth_views
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from itsm.services.incidents import sees_all_incidents
 from landkarte import dashboard
-from landkarte.pages import Page
+from landkarte.pages import EVERY_STAFF, Page
 from landkarte.roles import (
     ARCHITECT,
     AUDITOR,
@@ -20,11 +21,35 @@ from landkarte.roles import (
     SERVICE_DESK,
     role_names,
 )
+from landkarte.security import ThrottledAuthenticationForm
 
 
 class LoginView(auth_views.LoginView):
+    """Sign-in with the login throttle: while it holds, the form says how long to wait and the
+    answer is 429 (JSON for clients that accept only JSON)."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):
+        if not form.is_throttled:
+            return super().form_invalid(form)
+        if wants_json(self.request):
+            errors = [
+                {"message": str(error), "code": "throttled"} for error in form.non_field_errors()
+            ]
+            response = JsonResponse({"errors": errors}, status=429)
+        else:
+            response = super().form_invalid(form)
+            response.status_code = 429
+        response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+def wants_json(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 def list_url(name: str, params: dict) -> str:
@@ -210,9 +235,10 @@ class HomeView(Page):
             for role, name, build in ROLE_BLOCKS
             if role in roles
         ]
-        context.update(
-            blocks=blocks, is_auditor=AUDITOR in roles, **dashboard_context(self.request, 3)
-        )
+        context.update(blocks=blocks, is_auditor=AUDITOR in roles)
+        # Key figures count every incident: only for those who may read every incident.
+        if sees_all_incidents(self.request.user):
+            context.update(show_dashboard=True, **dashboard_context(self.request, 3))
         return context
 
 
@@ -222,6 +248,7 @@ class DashboardView(Page):
 
     template_name = "landkarte/dashboard.html"
     title = _("Dashboard")
+    roles = EVERY_STAFF
     sections = {
         "sourcing": "landkarte/dashboard_sourcing.html",
         "governance": "landkarte/dashboard_governance.html",

@@ -2,6 +2,8 @@
 
 import graphene
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cmdb.graphql.mutations import decode_list, decode_references
 from cmdb.models import Application, ITComponent, OrgUnit, Service, Team
@@ -20,8 +22,17 @@ from landkarte.graphql import BaseMutation, StepMutation, resolve_global_id, tic
 User = get_user_model()
 
 
-def get_incident(global_id):
-    return resolve_global_id(Incident, global_id, "id", "IncidentType")
+def get_incident(global_id, info=None, field="id"):
+    """The incident behind `global_id`; with `info`, one the user may see (others are "not
+    found": nobody acts on, or learns about, an incident they cannot read)."""
+    incident = resolve_global_id(Incident, global_id, field, "IncidentType")
+    if info is not None and incident is not None:
+        visible = IncidentType.filter_queryset(Incident.objects.filter(pk=incident.pk), info)
+        if not visible.exists():
+            raise ValidationError(
+                {field: ValidationError(_("Incident not found."), code="not_found")}
+            )
+    return incident
 
 
 def get_problem(global_id, field="id"):
@@ -70,6 +81,8 @@ class IncidentCreate(BaseMutation):
 
     @classmethod
     def perform(cls, info, input):
+        input = dict(input)
+        parent = input.pop("parent", None)
         data = decode_input(
             input,
             {
@@ -77,9 +90,10 @@ class IncidentCreate(BaseMutation):
                 "caller_org_unit": (OrgUnit, "OrgUnitType"),
                 "service": (Service, "ServiceType"),
                 "assigned_team": (Team, "TeamType"),
-                "parent": (Incident, "IncidentType"),
             },
         )
+        if parent is not None:
+            data["parent"] = get_incident(parent, info, "parent")
         incident = incidents.open_incident(user=info.context.user, **data)
         return {"incident": incident}
 
@@ -174,7 +188,7 @@ class IncidentComment(BaseMutation):
     @classmethod
     def perform(cls, info, id, text):
         event = incidents.add_comment(
-            get_incident(id), user=info.context.user, text=text, public=cls.public
+            get_incident(id, info), user=info.context.user, text=text, public=cls.public
         )
         return {"event": event}
 
@@ -454,8 +468,19 @@ class RequirementSubmit(BaseMutation):
 
     requirement = graphene.Field(RequirementType)
 
+    # The input type is shared with RequirementUpdate, where every field is optional.
+    required_fields = (
+        "title", "kind", "business_value", "time_criticality", "risk_reduction", "job_size",
+    )  # fmt: skip
+
     @classmethod
     def perform(cls, info, input):
+        missing = [name for name in cls.required_fields if input.get(name) is None]
+        if missing:
+            raise ValidationError(
+                {name: ValidationError(_("This field is required."), code="required")
+                 for name in missing}
+            )  # fmt: skip
         data = decode_input(input, {"requesting_org_unit": (OrgUnit, "OrgUnitType")})
         return {"requirement": requirements.submit_requirement(user=info.context.user, **data)}
 

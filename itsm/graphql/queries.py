@@ -1,5 +1,7 @@
 import graphene
+from django.utils.translation import gettext as _
 from graphene import relay
+from graphql import GraphQLError
 from query_optimizer import DjangoConnectionField
 
 from cmdb.models import Application, ITComponent, OrgUnit, Service
@@ -16,6 +18,7 @@ from itsm.graphql.types import (
 )
 from itsm.models import ChangeTemplate, FreezeWindow, ServiceLevel
 from itsm.services.conflicts import change_conflicts
+from itsm.services.incidents import sees_all_incidents
 from itsm.services.kpis import compute_kpis
 from itsm.services.problems import search_known_errors
 from landkarte.graphql import resolve_global_id
@@ -98,6 +101,12 @@ class Query(graphene.ObjectType):
     def resolve_kpis(root, info, from_, to, org_unit=None, service=None):
         if not can_read(info.context.user):
             return None
+        if not sees_all_incidents(info.context.user):
+            # The figures count every incident, also those the reader may not see.
+            raise GraphQLError(
+                _("The key figures are for IT staff and auditors."),
+                extensions={"code": "permission_denied"},
+            )
         unit = resolve_global_id(OrgUnit, org_unit, "orgUnit", "OrgUnitType") if org_unit else None
         svc = resolve_global_id(Service, service, "service", "ServiceType") if service else None
         return KpisType(**vars(compute_kpis(from_, to, org_unit=unit, service=svc)))

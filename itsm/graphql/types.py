@@ -66,6 +66,14 @@ class IncidentType(BaseNodeType):
     )  # fmt: skip
 
     @staticmethod
+    def resolve_parent(incident, info):
+        # A relation to an incident the reader may not see is null, like node(id).
+        parent = incident.parent
+        if parent is None or not incident_services.incident_visible_to(info.context.user, parent):
+            return None
+        return parent
+
+    @staticmethod
     def resolve_known_errors(incident, info):
         related = incident_services.related_for(incident)
         return ProblemType.filter_queryset(related["known_errors"], info)

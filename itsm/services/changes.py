@@ -63,6 +63,9 @@ from landkarte.services import field_error as _error
 from landkarte.services import history_reason, lock_for_update, save_with_history
 
 EDIT_ROLES = (SERVICE_DESK, CHANGE_MANAGER, ARCHITECT)
+# Members of an owning team decide for it; an auditor only if it also holds one of these.
+DECIDER_ROLES = (SERVICE_DESK, CHANGE_MANAGER, ARCHITECT, "procurement", "requester")
+AUDITOR = "auditor"
 
 # Approval roles (ChangeApproval.role); both are held by change managers.
 ROLE_CHANGE_MANAGER = "change_manager"
@@ -332,6 +335,9 @@ def _may_decide(user, slot: RequiredApproval, team_ids: set[int] | None = None) 
         return True
     if slot.team is None:
         return has_role(user, CHANGE_MANAGER)
+    # Auditors read everything and change nothing, not even as a member of an owning team.
+    if has_role(user, AUDITOR) and not has_role(user, *DECIDER_ROLES):
+        return False
     if team_ids is None:
         return slot.team.members.filter(pk=user.pk).exists()
     return slot.team.pk in team_ids

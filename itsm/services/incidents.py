@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -39,6 +39,15 @@ AGENT_ROLES = (SERVICE_DESK,)
 WORK_NOTE_ROLES = (*AGENT_ROLES, "change_manager")
 # IT staff and auditors follow every incident; everybody else only the ones they raised.
 STAFF_ROLES = ("service_desk", "change_manager", "architect", "procurement", AUDITOR)
+
+
+def _require_caller_or_agent(incident: Incident, user) -> None:
+    """Reopening and closing: the service desk for any incident, a reporter for their own."""
+    if has_role(user, *AGENT_ROLES):
+        return
+    require_role(user, *REPORTER_ROLES)
+    if incident.caller_id != user.pk:
+        raise PermissionDenied(_("Only the caller or the service desk may do this."))
 
 
 def _lock(incident: Incident, expected_version: int | None) -> Incident:
@@ -175,6 +184,14 @@ def start_work(incident, *, user, expected_version=None, now=None) -> Incident:
     require_role(user, *AGENT_ROLES)
     now = now or timezone.now()
     incident = _lock(incident, expected_version)
+    if incident.state == IncidentState.RESOLVED:
+        # Starting would drop the resolution without counting a reopen or moving the SLA
+        # clock (a worker who had not seen the resolution): reopen_incident does that.
+        raise error(
+            "state",
+            _("This incident has been resolved; reopen it with a reason instead."),
+            "invalid_transition",
+        )
     _check_transition(incident, IncidentState.IN_PROGRESS)
     if incident.assignee_id is None:
         raise error("assignee", _("Assign an agent first."), "required")
@@ -248,7 +265,7 @@ def resolve_incident(
 
 @transaction.atomic
 def reopen_incident(incident, *, user, reason: str, expected_version=None, now=None):
-    require_role(user, *REPORTER_ROLES, *AGENT_ROLES)
+    _require_caller_or_agent(incident, user)
     now = now or timezone.now()
     incident = _lock(incident, expected_version)
     if incident.state != IncidentState.RESOLVED:
@@ -272,7 +289,7 @@ def reopen_incident(incident, *, user, reason: str, expected_version=None, now=N
 
 @transaction.atomic
 def close_incident(incident, *, user, expected_version=None, now=None) -> Incident:
-    require_role(user, *REPORTER_ROLES, *AGENT_ROLES)
+    _require_caller_or_agent(incident, user)
     now = now or timezone.now()
     incident = _lock(incident, expected_version)
     _check_transition(incident, IncidentState.CLOSED)
@@ -328,7 +345,10 @@ def add_comment(incident, *, user, text: str, public: bool = True, now=None) -> 
     now = now or timezone.now()
     is_caller = incident.caller_id == getattr(user, "pk", None)
     if public:
-        if not is_caller:
+        if is_caller and not has_role(user, *WORK_NOTE_ROLES):
+            # Auditors change nothing, not even on an incident raised in their name.
+            require_role(user, *REPORTER_ROLES)
+        elif not is_caller:
             require_role(user, *WORK_NOTE_ROLES)
     else:
         require_role(user, *WORK_NOTE_ROLES)
@@ -422,13 +442,24 @@ def visible_incidents(user, queryset=None):
 
 
 def visible_incident_events(user, queryset=None):
-    """Work notes are internal: people outside IT see only the public timeline."""
+    """Work notes are internal: people outside IT see only the public timeline of the
+    incidents they may see."""
     queryset = IncidentEvent.objects.all() if queryset is None else queryset
     if not can_read(user):
         return queryset.none()
     if not has_role(user, *STAFF_ROLES):
-        queryset = queryset.filter(is_public=True)
+        queryset = queryset.filter(is_public=True, incident__caller=user)
     return queryset
+
+
+def incident_visible_to(user, incident: Incident) -> bool:
+    """One incident by the rule of `visible_incidents`, without a query (for relations)."""
+    return sees_all_incidents(user) or (can_read(user) and incident.caller_id == user.pk)
+
+
+def sees_all_incidents(user) -> bool:
+    """IT staff and auditors: they may also read figures computed over every incident."""
+    return can_read(user) and has_role(user, *STAFF_ROLES)
 
 
 # --- reading for pages (appended) -------------------------------------------------------------
@@ -451,6 +482,7 @@ def incident_actions(incident: Incident, user) -> list[str]:
     targets = INCIDENT_TRANSITIONS[state]
     agent = can_work_on(user)
     reporter = has_role(user, *REPORTER_ROLES, *AGENT_ROLES)
+    own = incident.caller_id == user.pk
     # Resolved incidents go back to work by reopening them (with a reason), not by starting.
     startable = IncidentState.IN_PROGRESS in targets and state != IncidentState.RESOLVED
     offered = {
@@ -463,10 +495,10 @@ def incident_actions(incident: Incident, user) -> list[str]:
         "assign": agent and IncidentState.ASSIGNED in targets,
         "pending": agent and IncidentState.PENDING in targets and state != IncidentState.PENDING,
         "resolve": agent and IncidentState.RESOLVED in targets,
-        "reopen": reporter and state == IncidentState.RESOLVED,
-        "close": reporter and IncidentState.CLOSED in targets,
+        "reopen": (agent or (reporter and own)) and state == IncidentState.RESOLVED,
+        "close": (agent or (reporter and own)) and IncidentState.CLOSED in targets,
         "priority": agent and incident.is_open,
-        "comment": incident.caller_id == user.pk or can_write_work_notes(user),
+        "comment": (reporter and own) or can_write_work_notes(user),
         "link_problem": agent,
         "cancel": agent and IncidentState.CANCELLED in targets,
     }

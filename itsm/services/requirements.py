@@ -418,6 +418,18 @@ def visible_requirements(user, queryset=None):
     return queryset.none()
 
 
+def requirement_visible_to(user, requirement: Requirement) -> bool:
+    """One requirement by the rule of `visible_requirements` (for relations): no query for
+    readers of the whole backlog."""
+    if has_role(user, *READ_ALL_ROLES):
+        return True
+    if not has_role(user, REQUESTER):
+        return False
+    return requirement.requested_by_id == user.pk or _in_users_units(
+        user, requirement.requesting_org_unit_id
+    )
+
+
 def ranked_backlog(user, **filters):
     """The open requirements the user may see, highest WSJF first (ties: earlier due date,
     then number). `filters` are ORM lookups, e.g. ``kind="legal_obligation"``."""

@@ -1,6 +1,7 @@
 import graphene
 from graphene import relay
 
+from itsm.services.requirements import requirement_visible_to
 from landkarte.graphql import BaseNodeType
 from sourcing.filtersets import (
     AssessmentFilterSet,
@@ -177,6 +178,14 @@ class ProcurementCaseType(BaseNodeType):
         description="the candidates as the decision rule ranks them now: knock-out gate, "
         "then score",
     )  # fmt: skip
+
+    @staticmethod
+    def resolve_requirement(case, info):
+        # Another office's requirement stays hidden from a requester, like node(id).
+        requirement = case.requirement
+        if requirement is None or not requirement_visible_to(info.context.user, requirement):
+            return None
+        return requirement
 
     @staticmethod
     def resolve_ranking(case, info):
