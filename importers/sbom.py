@@ -190,7 +190,8 @@ def _check_component(c: _Checker, comp, where: str) -> None:
     if not isinstance(comp, dict):
         c.fail(where, comp, "a component object")
         return
-    if comp.get("type") not in COMPONENT_TYPES:
+    kind = comp.get("type")
+    if not isinstance(kind, str) or kind not in COMPONENT_TYPES:
         c.fail(f"{where}.type", comp.get("type"), f"one of {', '.join(sorted(COMPONENT_TYPES))}")
     c.string(comp, "name", where, required=True, non_empty=True)
     for key in ("version", "group", "publisher", "author", "bom-ref"):
@@ -261,6 +262,10 @@ def _check_spdx(doc: dict) -> None:
     for key in ("relationships", "documentDescribes"):
         if key in doc and not isinstance(doc[key], list):
             c.fail(key, doc[key], "a list")
+    if isinstance(doc.get("documentDescribes"), list):
+        for i, element in enumerate(doc["documentDescribes"]):
+            if not isinstance(element, str):
+                c.fail(f"documentDescribes[{i}]", element, "an SPDX element id")
     c.raise_if_failed()
 
 
@@ -285,6 +290,10 @@ def load_document(source) -> dict:
         ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SbomRefused([(None, str(source)[:100], f"a JSON document ({exc})")]) from None
+    except RecursionError:
+        raise SbomRefused(
+            [(None, str(source)[:100], "a JSON document nested less deeply")]
+        ) from None
     if not isinstance(doc, dict):
         raise SbomRefused([(None, type(doc).__name__, "a JSON object at the top level")])
     return doc
@@ -377,8 +386,10 @@ def _spdx(doc: dict) -> ParsedSbom:
     for rel in doc.get("relationships") or []:
         if not isinstance(rel, dict) or rel.get("relationshipType") != "DESCRIBES":
             continue
-        if rel.get("spdxElementId") == document_id:
-            described.add(rel.get("relatedSpdxElement"))
+        if rel.get("spdxElementId") == document_id and isinstance(
+            rel.get("relatedSpdxElement"), str
+        ):
+            described.add(rel["relatedSpdxElement"])
     packages = doc["packages"]
     kept = [p for p in packages if p["SPDXID"] not in described] or packages
     kept_ids = {p["SPDXID"] for p in kept}

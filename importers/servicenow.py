@@ -154,7 +154,8 @@ class ServiceNowIncidentImporter(Importer):
 
     def _int(self, stage, row, column):
         raw = row[column]
-        if raw is None or not raw.isdigit():
+        # isdigit() alone admits "²", which int() refuses.
+        if raw is None or not (raw.isascii() and raw.isdigit()):
             stage.error(row["_row"], column, raw, "a whole number ≥ 0")
             return None, False
         return int(raw), True

@@ -477,7 +477,9 @@ class TabularImporter(Importer):
                 continue
             key = norm(header)
             for col in self.spec.cols:
-                if col.name not in result and (key == norm(col.name) or key in col.aliases):
+                # Aliases are compared normalised too: "größe" is spelled "grösse" once normalised.
+                aliases = {norm(alias) for alias in col.aliases}
+                if col.name not in result and (key == norm(col.name) or key in aliases):
                     result[col.name] = header
                     break
             else:
