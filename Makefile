@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint benchmark schema browser
+.PHONY: setup run test lint benchmark schema browser load fault
 
 setup: $(VENV)/.installed
 
@@ -43,3 +43,15 @@ schema: setup
 
 benchmark: setup
 	SECRET_KEY=$${SECRET_KEY:-landkarte-test-only} $(PY) -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
+
+# The load run (docs/operations.md): gunicorn with 4 workers on the PostgreSQL database of
+# DATABASE_URL (created, migrated and seeded with the demo city if needed), mixed GraphQL and
+# page traffic for LOAD_SECONDS; prints throughput and latency percentiles, fails on any error.
+LOAD_SECONDS ?= 30
+load: setup
+	$(PY) scripts/load_test.py --prepare --duration $(LOAD_SECONDS)
+
+# The fault run: the same load while PostgreSQL is stopped for 5 seconds (own server, or the
+# one in PGROOT): clean 503s only, recovery without a restart, no confirmed write lost.
+fault: setup
+	PY=$(PY) scripts/fault_test.sh
