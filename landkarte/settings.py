@@ -4,6 +4,7 @@ Safe by default: DEBUG is off unless set, and without DEBUG a SECRET_KEY must be
 """
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -60,9 +61,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (LANDKARTE_CSP below) on every response, early answers included;
+    # Django 5.2 has no built-in CSP.
+    "landkarte.security.ContentSecurityPolicyMiddleware",
     # The product runs in closed networks without a web server in front: it serves its own
     # scripts and styles.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A lost database connection answers 503 with Retry-After instead of a 500.
+    "landkarte.resilience.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,20 +106,36 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{DATA_DIR / 'landkarte.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        # A connection kept across requests is checked first, so the service recovers by
+        # itself after a database restart.
+        conn_health_checks=True,
     )
 }
+LANDKARTE_DB_RETRY_AFTER = int(os.environ.get("LANDKARTE_DB_RETRY_AFTER", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL and a busy timeout let the dev server and a management command share the file.
+    # IMMEDIATE transactions take the write lock at BEGIN, so concurrent writers wait for it
+    # (up to the timeout) instead of failing with "database is locked" when a read turns into
+    # a write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Checked by the admin's user and password forms, createsuperuser and changepassword.
+LANDKARTE_PASSWORD_MIN_LENGTH = int(os.environ.get("LANDKARTE_PASSWORD_MIN_LENGTH", "12"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": LANDKARTE_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -137,9 +159,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# GraphQL limits (landkarte/graphql_limits.py): each refusal is an error with a code, checked
+# on a cached parse of the document before validation and execution.
+LANDKARTE_GRAPHQL_MAX_DEPTH = 20  # the standard introspection query is 15 deep
+LANDKARTE_GRAPHQL_MAX_ALIASES = 30
+LANDKARTE_GRAPHQL_MAX_FIELDS = 500
+LANDKARTE_GRAPHQL_MAX_COST = 200_000  # a field costs 1, times `first` of each connection
+LANDKARTE_GRAPHQL_LIST_SIZE = 5  # assumed rows of a list field without paging
+LANDKARTE_GRAPHQL_MAX_PAGE_SIZE = 1000
+LANDKARTE_GRAPHQL_MAX_TOKENS = 10_000
+LANDKARTE_GRAPHQL_MAX_BODY_BYTES = 1024 * 1024
+LANDKARTE_GRAPHQL_DOCUMENT_CACHE_SIZE = 500
+LANDKARTE_GRAPHQL_FIELD_SUGGESTIONS = DEBUG
+LANDKARTE_GRAPHQL_INTROSPECTION = True  # signed-in users only; anonymous users get 401
+
 GRAPHENE = {
     "SCHEMA": "landkarte.schema.schema",
-    "RELAY_CONNECTION_MAX_LIMIT": 1000,
+    "RELAY_CONNECTION_MAX_LIMIT": LANDKARTE_GRAPHQL_MAX_PAGE_SIZE,
     "ATOMIC_MUTATIONS": True,
 }
 
@@ -156,10 +192,63 @@ GRAPHQL_QUERY_OPTIMIZER = {
 LANDKARTE_CHANGE_CONFLICT_DEPTH = int(os.environ.get("LANDKARTE_CHANGE_CONFLICT_DEPTH", "2"))
 LANDKARTE_AUTO_CLOSE_BUSINESS_DAYS = int(os.environ.get("LANDKARTE_AUTO_CLOSE_BUSINESS_DAYS", "5"))
 
+# --- Accounts ---------------------------------------------------------------------------------
+# Login throttle (landkarte.security): after this many failed sign-ins for one username within
+# the window, further attempts are refused without checking the password (a success resets the
+# count); the count per client address does not reset and is higher, because a whole office
+# can share one address behind a NAT.
+LANDKARTE_LOGIN_MAX_FAILURES = int(os.environ.get("LANDKARTE_LOGIN_MAX_FAILURES", "5"))
+LANDKARTE_LOGIN_MAX_FAILURES_PER_IP = int(
+    os.environ.get("LANDKARTE_LOGIN_MAX_FAILURES_PER_IP", "20")
+)
+LANDKARTE_LOGIN_WINDOW = int(os.environ.get("LANDKARTE_LOGIN_WINDOW", "900"))  # seconds
+# Behind a trusted reverse proxy, the META key of the header it appends the client address to
+# (e.g. HTTP_X_FORWARDED_FOR; its last entry is used). Empty: REMOTE_ADDR.
+LANDKARTE_CLIENT_IP_HEADER = os.environ.get("LANDKARTE_CLIENT_IP_HEADER", "")
+# API tokens: lifetime when create_api_token gets no --days, the longest --days allowed, and
+# how often (seconds) last use is written and a token_used event recorded per token.
+LANDKARTE_API_TOKEN_DAYS = int(os.environ.get("LANDKARTE_API_TOKEN_DAYS", "90"))
+LANDKARTE_API_TOKEN_MAX_DAYS = int(os.environ.get("LANDKARTE_API_TOKEN_MAX_DAYS", "366"))
+LANDKARTE_API_TOKEN_USE_INTERVAL = 60
+
+# Content-Security-Policy of every page (landkarte.security.ContentSecurityPolicyMiddleware);
+# None switches the header off. Only the GraphiQL page (GET /graphql/ in a browser) gets
+# landkarte.security.GRAPHIQL_CSP, which admits jsDelivr. style-src-attr 'unsafe-inline': the
+# dependency picture (architecture/pictures.py) caps its width with a style attribute;
+# attributes only, <style> elements and scripts stay refused.
+LANDKARTE_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "style-src-attr": "'unsafe-inline'",
+    "img-src": "'self' data:",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+    "base-uri": "'self'",
+}
+
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 if not DEBUG:
+    # Production: cookies only over HTTPS, HSTS, and plain HTTP redirected to HTTPS.
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading is a promise to browsers that is hard to take back: opt in per deployment.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # The test client speaks plain HTTP: under pytest the redirect is off unless asked for.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", "pytest" not in sys.modules)
+    # Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https"
+    # (only if that proxy always sets or strips the header).
+    if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+        _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+        SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
 
 LOGGING = {
     "version": 1,
