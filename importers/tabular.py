@@ -729,6 +729,14 @@ class TabularImporter(Importer):
             changed = list(values)
         else:
             changed = [name for name, value in values.items() if self.differs(obj, name, value)]
+            if changed:
+                # The rows were read when the import started: take the row as it is now (and
+                # lock it) so that an edit saved meanwhile is neither overwritten nor missing
+                # from the history row this update writes.
+                obj.refresh_from_db(
+                    from_queryset=self.spec.model._default_manager.select_for_update()
+                )
+                changed = [name for name in changed if self.differs(obj, name, values[name])]
             consumers_changed = consumers is not None and {c.pk for c in consumers} != set(
                 obj.links.values_list("consumer_id", flat=True)
             )

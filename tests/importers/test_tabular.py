@@ -170,6 +170,29 @@ def test_applications_reimport_changes_nothing(city, user, tmp_path):
     assert ewo.history.first().history_user == user
 
 
+def test_an_edit_saved_while_the_import_runs_is_kept(city, user, tmp_path, monkeypatch):
+    """The importer reads the rows when it starts; an edit saved after that (here: between the
+    read and the row's update) survives, and the import's history row shows both."""
+    path = write_csv(tmp_path, "apps.csv", APPS_EN)
+    run("applications", path, user=user)
+    original = TabularImporter.find_existing
+
+    def edit_meanwhile(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        if found is not None and found.acronym == "EWO":
+            Application.objects.filter(pk=found.pk).update(description="Edited meanwhile")
+        return found
+
+    monkeypatch.setattr(TabularImporter, "find_existing", edit_meanwhile)
+    changed = APPS_EN.replace("mission critical", "administrative")
+    result = run("applications", write_csv(tmp_path, "apps2.csv", changed), user=user)
+    assert result.updated == 1
+    ewo = Application.objects.get(acronym="EWO")
+    assert (ewo.criticality, ewo.description) == ("administrative", "Edited meanwhile")
+    latest = ewo.history.first()
+    assert (latest.criticality, latest.description) == ("administrative", "Edited meanwhile")
+
+
 def test_applications_dry_run(city, user, tmp_path):
     result = run("applications", write_csv(tmp_path, "apps.csv", APPS_EN), dry_run=True)
     assert result.dry_run and not result.written
