@@ -7,12 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; the tests still use the ORM
-# synchronously to prepare data, which Django would otherwise refuse.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -35,6 +30,16 @@ def chromium_path() -> str:
     if not path:
         raise RuntimeError("Browser tests need Debian's chromium: apt-get install -y chromium")
     return path
+
+
+@pytest.fixture(scope="package", autouse=True)
+def allow_orm_beside_playwright():
+    # Playwright's sync API runs an event loop in this thread; the tests still use the ORM
+    # synchronously to prepare data, which Django would otherwise refuse. Only while these
+    # tests run: other tests start subprocesses that must not inherit it.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="session")
