@@ -8,15 +8,16 @@ applications with their responsibilities and interfaces, and the service catalog
   round-the-clock calendar with tighter targets for identity and access management and for the
   fire brigade's control centre, an extended "Bürgerservice" calendar for the registration
   office, and closing days on 24 and 31 December on the default calendar;
-- incidents over the 365 days before `today` (`INCIDENTS_PER_SCALE` × √scale, i.e. about 3,000
-  at scale 1 and 21,000 at scale 50: ITSM volume grows with the square root of the landscape,
-  because a city twice the size does not have twice the desk); opening times mostly in working
+- incidents over the 365 days before `today` (`INCIDENTS_PER_SCALE` × scale, i.e. 2,000 at
+  scale 1 and 100,000 at scale 50: incidents come from users and applications, so their number
+  grows with the landscape, about 8 a year per application); opening times mostly in working
   hours; priorities mostly P3/P4; a lifecycle per incident (first-level fixes at the service
   desk, dispatch to the team that supports the application, misroutings, pending phases,
   reopenings, cancellations) whose SLA fields come from the clock functions of
   `itsm.services.sla`; a few major incidents with child incidents; the newest tickets still
   open (new, assigned, in progress, pending) as seen at the moment of the build;
-- problems (`PROBLEMS_PER_SCALE` × √scale): known errors with workarounds on the shared platforms
+- problems (`PROBLEMS_PER_SCALE` × √scale: the desk and the platforms behind the problems grow
+  more slowly than the landscape): known errors with workarounds on the shared platforms
   (identity provider, directory, document management, e-mail, Citrix, ...), problems under
   investigation, resolved and closed ones, with their incidents linked;
 - changes (`CHANGES_PER_SCALE` × √scale over the past year plus upcoming ones): standard changes
@@ -49,10 +50,11 @@ inserted first, assessed with `assess_risk`, updated, and only then given their 
 (with their many-to-many scope). `assess_risk` runs with its dependency walk served from memory
 (`DependentsIndex`): in the database it costs about half a second per application at scale 50.
 
-Measured on SQLite: scale 1 (3,000 incidents, 23,000 timeline events, 40 problems, 174 changes)
-about 3 s after the demo city's 1 s; scale 50 (21,000 incidents, 160,000 events, 283 problems,
-1,170 changes) about 35 s after the city's 25 s. A second run takes well under a second at scale
-1 (it plans everything again, and simulates only the major incidents that changes refer to).
+Measured on SQLite: scale 1 (2,000 incidents, 15,000 timeline events, 40 problems, 174 changes)
+about 3 s after the demo city's 1 s; scale 50 (100,000 incidents, 757,000 events, 283 problems,
+1,170 changes) about 130 s after the city's 45 s (`make bench` reports the whole `seed_demo`
+time). A second run takes well under a second at scale 1 (it plans everything again, and
+simulates only the major incidents that changes refer to).
 """
 
 # ruff: noqa: E501  (the catalogues below are tables: one row per line reads better)
@@ -117,7 +119,7 @@ from itsm.models import (
 from itsm.services import sla
 from itsm.services.risk import assess_risk, exceeds
 
-INCIDENTS_PER_SCALE = 3000
+INCIDENTS_PER_SCALE = 2000
 PROBLEMS_PER_SCALE = 40
 CHANGES_PER_SCALE = 150
 UPCOMING_CHANGES_PER_SCALE = 14
@@ -1144,7 +1146,7 @@ class ItsmDemo:
 
     def plan_incidents(self) -> list[IncidentPlan]:
         rng = self.rng("incidents")
-        total = sqrt_volume(INCIDENTS_PER_SCALE, self.scale)
+        total = INCIDENTS_PER_SCALE * self.scale
         majors = self.plan_majors(self.rng("majors"))
         children = sum(len(m.children) for m in majors)
         days, weights = self.opening_days()
