@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint benchmark schema browser load fault
+.PHONY: setup run test lint bench schema browser load fault
 
 setup: $(VENV)/.installed
 
@@ -41,8 +41,23 @@ lint: setup
 schema: setup
 	DEBUG=1 $(PY) manage.py graphql_schema --schema landkarte.schema.schema --out schema.graphql
 
-benchmark: setup
-	SECRET_KEY=$${SECRET_KEY:-landkarte-test-only} $(PY) -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts=""
+# The benchmark suite (docs/performance.md): builds or reuses the demo landscape at BENCH_SCALE
+# (default 50: 12,500 applications, 100,000 incidents), runs every benchmark after a warm-up,
+# prints figure, comparison, ratio, SQL queries and target, and writes var/bench/results-*.json.
+# POSTGRES=1 runs it on PostgreSQL: DATABASE_URL when set, else a throwaway local server.
+BENCH_SCALE ?= 50
+BENCH_ARGS ?=
+bench: setup
+ifdef POSTGRES
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+		$(PY) -m tests.benchmarks --postgres --scale $(BENCH_SCALE) $(BENCH_ARGS); \
+	else \
+		scripts/with_postgres.sh landkarte_bench $(PY) -m tests.benchmarks --postgres \
+			--scale $(BENCH_SCALE) $(BENCH_ARGS); \
+	fi
+else
+	$(PY) -m tests.benchmarks --scale $(BENCH_SCALE) $(BENCH_ARGS)
+endif
 
 # The load run (docs/operations.md): gunicorn with 4 workers on the PostgreSQL database of
 # DATABASE_URL (created, migrated and seeded with the demo city if needed), mixed GraphQL and
