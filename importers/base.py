@@ -10,8 +10,10 @@ without `skip_invalid`, nothing is written; a dry run rolls everything back.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -60,6 +62,19 @@ class ImportResult:
 
 class _Rollback(Exception):
     pass
+
+
+@contextmanager
+def objects_before_frozen():
+    """The objects that exist when an import starts are left out of the garbage collector's
+    full passes until it ends (`gc.freeze`): an import allocates many objects, and every full
+    pass would walk the whole process (Django, pandas, caches) again, ~20% of a large import.
+    Nothing is kept longer than the import; overlapping imports merely thaw early."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Stage:
@@ -115,7 +130,7 @@ class Importer:
         stage = Stage(result, self.skip_invalid, self.progress)
         started = time.perf_counter()
         try:
-            with transaction.atomic():
+            with objects_before_frozen(), transaction.atomic():
                 self.run(stage)
                 if self.dry_run or (result.errors and not self.skip_invalid):
                     raise _Rollback

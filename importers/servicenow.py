@@ -19,6 +19,9 @@ Decisions worth knowing:
   incident's timeline; an ``rfc`` is also added to the incident's problem's changes.
 * Re-importing the same file changes nothing: unchanged incidents are not saved, and timeline
   events already present (same kind, time, states and text) are not added again.
+* New incidents, timeline events and placeholders (except vendors, whose ``save()`` derives the
+  jurisdiction) are inserted in batches (``importers.bulk.insert_with_history``), each with its
+  history row (importing user, change reason): the queries grow with the batches, not the rows.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from collections import defaultdict
 import pandas as pd
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from cmdb.choices import ApplicationKind, OrgUnitKind
 from cmdb.models import Application, OrgUnit, Team, Vendor
 from importers.base import Importer, Stage
+from importers.bulk import insert_with_history
 from itsm.choices import (
     ChangeState,
     ChangeType,
@@ -127,10 +131,10 @@ class ServiceNowIncidentImporter(Importer):
             if column not in frame.columns:
                 frame[column] = ""
         columns = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-        records = frame[columns].to_dict("records")
+        cells = [frame[column].tolist() for column in columns]
         rows = []
-        for index, record in enumerate(records, start=1):
-            row = {column: _clean(record[column]) for column in columns}
+        for index, values in enumerate(zip(*cells, strict=True), start=1):
+            row = {column: _clean(value) for column, value in zip(columns, values, strict=True)}
             row["_row"] = index
             rows.append(row)
         return rows
@@ -220,6 +224,14 @@ class ServiceNowIncidentImporter(Importer):
         obj._change_reason = self.change_reason
         return obj
 
+    def _insert(self, objs: list, model, stage: Stage) -> None:
+        """New placeholders (or incidents) in a few statements, each with its history row."""
+        insert_with_history(
+            objs, model, user=self.user, reason=self.change_reason, batch_size=BATCH
+        )
+        for obj in objs:
+            stage.created(obj)
+
     def _org_unit(self, stage: Stage) -> OrgUnit:
         unit = OrgUnit.objects.filter(code=IMPORT_ORG_UNIT_CODE).first()
         if unit is None:
@@ -240,13 +252,12 @@ class ServiceNowIncidentImporter(Importer):
         missing = sorted(names - teams.keys())
         if missing:
             unit = self._org_unit(stage)
-            for name in missing:
-                team = self._stamp(
-                    Team(name=name, org_unit=unit, external_id=f"servicenow:group:{name}")
-                )
-                team.save()
-                teams[name] = team
-                stage.created(team)
+            created = [
+                Team(name=name, org_unit=unit, external_id=f"servicenow:group:{name}")
+                for name in missing
+            ]
+            self._insert(created, Team, stage)
+            teams.update((team.name, team) for team in created)
             self.placeholders["teams"] += len(missing)
         return teams
 
@@ -259,19 +270,18 @@ class ServiceNowIncidentImporter(Importer):
         missing = sorted(values - apps.keys())
         if missing:
             unit = self._org_unit(stage)
-            for value in missing:
-                app = self._stamp(
-                    Application(
-                        name=value,
-                        kind=ApplicationKind.OWN_DEVELOPMENT,
-                        owner_org_unit=unit,
-                        external_id=f"{SOURCE}:ci:{value}",
-                        description="Placeholder for a ServiceNow configuration item.",
-                    )
+            created = [
+                Application(
+                    name=value,
+                    kind=ApplicationKind.OWN_DEVELOPMENT,
+                    owner_org_unit=unit,
+                    external_id=f"{SOURCE}:ci:{value}",
+                    description="Placeholder for a ServiceNow configuration item.",
                 )
-                app.save()
-                apps[value] = app
-                stage.created(app)
+                for value in missing
+            ]
+            self._insert(created, Application, stage)
+            apps.update(zip(missing, created, strict=True))
             self.placeholders["applications"] += len(missing)
         return apps
 
@@ -301,39 +311,37 @@ class ServiceNowIncidentImporter(Importer):
             numbers[problem.number]: problem
             for problem in Problem.objects.filter(number__in=list(numbers))
         }
-        for number, value in sorted(numbers.items()):
-            if value in problems:
-                continue
-            problem = self._stamp(Problem(number=number, title=f"imported: {value}"))
-            problem.save()
-            problems[value] = problem
-            stage.created(problem)
-            self.placeholders["problems"] += 1
+        missing = [(n, value) for n, value in sorted(numbers.items()) if value not in problems]
+        created = [Problem(number=n, title=f"imported: {value}") for n, value in missing]
+        self._insert(created, Problem, stage)
+        problems.update(zip((value for _n, value in missing), created, strict=True))
+        self.placeholders["problems"] += len(created)
         return problems
 
     def _changes(self, stage, values: set[str], first_row: dict[str, int]) -> dict[str, Change]:
         changes = {change.number: change for change in Change.objects.filter(number__in=values)}
-        for number in sorted(values - changes.keys()):
-            if self.user is None:
+        missing = sorted(values - changes.keys())
+        if missing and self.user is None:
+            for number in missing:
                 stage.error(
                     first_row[number], "rfc", number,
                     "an importing user (--as-user) to request placeholder changes",
                 )  # fmt: skip
-                continue
-            change = self._stamp(
-                Change(
-                    number=number,
-                    title="imported",
-                    description="Placeholder for a ServiceNow change.",
-                    change_type=ChangeType.NORMAL,
-                    state=ChangeState.DRAFT,
-                    requested_by=self.user,
-                )
+            return changes
+        created = [
+            Change(
+                number=number,
+                title="imported",
+                description="Placeholder for a ServiceNow change.",
+                change_type=ChangeType.NORMAL,
+                state=ChangeState.DRAFT,
+                requested_by=self.user,
             )
-            change.save()
-            changes[number] = change
-            stage.created(change)
-            self.placeholders["changes"] += 1
+            for number in missing
+        ]
+        self._insert(created, Change, stage)
+        changes.update((change.number, change) for change in created)
+        self.placeholders["changes"] += len(created)
         return changes
 
     # ---------------------------------------------------------------------------------------
@@ -530,7 +538,6 @@ class ServiceNowIncidentImporter(Importer):
             if incident is None:
                 incident = Incident(number=number, **fields)
                 to_create.append(incident)
-                stage.created(incident)
             elif any(getattr(incident, name) != value for name, value in fields.items()):
                 for name, value in fields.items():
                     setattr(incident, name, value)
@@ -546,11 +553,8 @@ class ServiceNowIncidentImporter(Importer):
 
         with transaction.atomic():
             if to_create:
-                created = bulk_create_with_history(
-                    to_create, Incident, batch_size=BATCH, default_user=self.user,
-                    default_change_reason=self.change_reason,
-                )  # fmt: skip
-                for incident in created:
+                self._insert(to_create, Incident, stage)
+                for incident in to_create:
                     existing[incident.number] = incident
             if to_update:
                 bulk_update_with_history(
@@ -598,7 +602,8 @@ class ServiceNowIncidentImporter(Importer):
             for app_id in sorted(wanted_apps[number]):
                 if (pk, app_id) not in have_apps:
                     new_apps.append(Through(incident_id=pk, application_id=app_id))
-        IncidentEvent.objects.bulk_create(new_events, batch_size=BATCH)
+        insert_with_history(new_events, IncidentEvent, batch_size=BATCH)  # no history: the
+        # timeline is itself the record
         Through.objects.bulk_create(new_apps, batch_size=BATCH, ignore_conflicts=True)
         ProblemChanges = Problem.changes.through
         ProblemChanges.objects.bulk_create(

@@ -4,7 +4,7 @@ One importer for several kinds (org units, teams, vendors, IT components, applic
 interfaces, requirements). Headers are recognised in English and German, or mapped explicitly
 by a small YAML file (``{column: field}``); values are normalised (choices by value or label in
 both languages, criticality words, booleans, European dates, empty markers) and every row is
-validated with ``full_clean``.
+validated as ``full_clean`` validates it.
 
 Rows are numbered as in the spreadsheet: the header is row 1, the first data row is row 2.
 
@@ -12,6 +12,19 @@ Rows are upserted by ``external_id`` when the file has one, else by a natural ke
 code, vendor name, component name + version, application acronym else name, interface name +
 provider, requirement title + requesting org unit). A row whose mapped values all equal the
 stored ones is counted as unchanged and not saved, so a re-import writes no history.
+
+How the work is shared out (a 10,000-row file costs a few dozen queries, not one per row):
+
+* each column is converted once per distinct value (``convert_column``);
+* the stored rows the file can touch (same key, external id or unique value) are found from one
+  query of those values over the table and read in a few batches (``load_existing``); the
+  uniqueness of a row is checked against them and against the rows above it, in memory;
+* a new row of a bulk kind (applications) is validated by ``importers.bulk.NewRows`` — each
+  field's own ``clean()`` once per distinct value, the model's ``clean()`` per row, check
+  constraints once per distinct combination — and inserted with the next batch of
+  ``BULK_BATCH`` rows, its history row written in the same batch;
+* an update keeps the row-by-row path: the row is re-read and locked, ``full_clean``ed and saved
+  with its history row.
 """
 
 from __future__ import annotations
@@ -28,7 +41,6 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone, translation
-from simple_history.utils import bulk_create_with_history
 
 from cmdb.choices import (
     ApplicationKind,
@@ -51,6 +63,7 @@ from cmdb.models import (
     Vendor,
 )
 from importers.base import Importer, Stage
+from importers.bulk import MISSING, ConstraintChecker, NewRows, insert_with_history
 from itsm.models import next_number
 from itsm.models.requirement import Requirement
 from itsm.requirement_choices import RequirementKind, RequirementState
@@ -373,6 +386,12 @@ KINDS: dict[str, Kind] = {
 }  # fmt: skip
 
 
+def cell_key(raw):
+    """A cell's value as a cache key: equal values of different types (True and 1 in an Excel
+    column) convert differently."""
+    return raw if type(raw) is str else (type(raw), raw)
+
+
 class RefIndex:
     """Existing rows of a referenced model by lower-cased name / code, kept up to date as the
     import creates rows."""
@@ -608,53 +627,268 @@ class TabularImporter(Importer):
         if self.kind == "requirements" and self.user is None:
             stage.error(None, None, None, "a user to record as requester (--as-user)")
             return
-        self.refs = {name: RefIndex(model, attrs) for name, (model, attrs) in REF_ATTRS.items()}
         model = self.spec.model
-        existing = list(model.objects.all())
-        self.by_external = {o.external_id: o for o in existing if getattr(o, "external_id", None)}
-        self.by_key: dict[tuple, object] = {}
-        self.by_alt_key: dict[tuple, object] = {}
-        for obj in existing:
-            self.index(obj)
+        self.cols = {col.name: col for col in self.spec.cols}
+        self.required = [
+            (col.name, columns[col.name])
+            for col in self.spec.cols
+            if col.required and columns.get(col.name)
+        ]
+        # Only the models this file refers to are read.
+        used_refs = {self.cols[name].ref for name in columns if self.cols[name].ref}
+        self.refs = {name: RefIndex(*REF_ATTRS[name]) for name in used_refs}
+        self.own_refs = [index for index in self.refs.values() if index.model is model]
+        # Each distinct value of a column is converted once, except references to the model
+        # being imported: a row may name one created further up (a vendor's parent).
+        self._converted = {
+            name: {}
+            for name in columns
+            if not (self.cols[name].ref and REF_ATTRS[self.cols[name].ref][0] is model)
+        }
         self.unique_fields = [
             f.name
             for f in model._meta.concrete_fields
             if f.unique and not f.primary_key and f.editable
         ]
+        headers = list(frame.columns)
+        cells = {header: frame[header].tolist() for header in headers}
+        self.hits = {
+            name: self.convert_column(name, cells[header])
+            for name, header in columns.items()
+            if name in self._converted
+        }
+        existing = self.load_existing(cells, columns)
+        self.by_external = {o.external_id: o for o in existing if getattr(o, "external_id", None)}
+        self.by_key: dict[tuple, object] = {}
+        self.by_alt_key: dict[tuple, object] = {}
+        for obj in existing:
+            self.index(obj)
         self.unique_seen = {
             name: {getattr(o, name): o for o in existing if getattr(o, name) not in (None, "")}
             for name in self.unique_fields
         }
+        self.checks = ConstraintChecker(model)
+        self.relations = [f for f in model._meta.concrete_fields if f.is_relation]
+        self.new_rows = self.prepared = None
+        self.converted_rows = self.whole_columns(columns)
+        if self.spec.bulk:
+            fields = [name for name in columns if name in self.field_names(model)]
+            self.new_rows = NewRows(model, fields, exclude=self.spec.clean_exclude)
+            self.assigners = {name: self.assigner(model, name) for name in fields}
+            if self.converted_rows is not None and self.kind != "requirements":
+                self.prepared = self.new_rows.prepare(
+                    {name: self.stored_column(model, name) for name in fields}
+                )
         self.seen_rows: dict[int, int] = {}  # id(obj) → row that touched it
         self.pending: list = []
-        rows = frame.to_dict("records")
-        total = len(rows)
-        for i, record in enumerate(rows):
-            if all(self.is_empty(value) for value in record.values()):
-                continue  # a blank line between the rows
-            self.import_row(i + FIRST_DATA_ROW, record, columns, stage)
+        blank = self.blank_rows(cells)
+        total = len(frame)
+        for i, row_values in enumerate(zip(*cells.values(), strict=True)):
+            if not blank[i]:  # a blank line between the rows is no row
+                record = dict(zip(headers, row_values, strict=True))
+                self.import_row(i + FIRST_DATA_ROW, record, columns, stage)
             if (i + 1) % 100 == 0 or i + 1 == total:
                 stage.tick(i + 1, total)
         self.flush()
 
+    def whole_columns(self, columns):
+        """When every column was converted as a whole (no list, no reference to the model being
+        imported): per row, whether every cell converted and is present where required, and
+        its values in column order; None otherwise."""
+        names = list(columns)
+        if any(name not in self.hits or self.cols[name].type == "list" for name in names):
+            return None
+        ok = [[hit[0] for hit in self.hits[name]] for name in names]
+        values = [[hit[1] for hit in self.hits[name]] for name in names]
+        required = {name for name, _header in self.required}
+        empty = [
+            [value is None or value == "" for value in column]
+            for name, column in zip(names, values, strict=True)
+            if name in required
+        ]
+        good = [all(oks) for oks in zip(*ok, strict=True)]
+        if empty:
+            missing = [any(flags) for flags in zip(*empty, strict=True)]
+            good = [g and not m for g, m in zip(good, missing, strict=True)]
+        return names, good, list(zip(*values, strict=True))
+
+    def stored_column(self, model, name):
+        """What a new instance stores in field `name`, row by row (`assigner` column-wise);
+        None where the cell did not convert (that row fails before it is created)."""
+        field_ = model._meta.get_field(name)
+        if field_.is_relation:
+            return [value if ok else None for ok, value in self.hits[name]]
+        default = self.model_value(field_, None)
+        return [
+            (value if value is not None else default) if ok else None
+            for ok, value in self.hits[name]
+        ]
+
+    @staticmethod
+    def field_names(model) -> set[str]:
+        return {f.name for f in model._meta.concrete_fields}
+
+    def blank_rows(self, cells: dict[str, list]) -> list[bool]:
+        """Per row: every cell empty. A column is looked at only for the rows whose cells
+        were all empty so far, each distinct value judged once."""
+        rows = len(next(iter(cells.values()), []))
+        maybe_blank = range(rows)
+        for values in cells.values():
+            judged = {}
+            still = []
+            for i in maybe_blank:
+                value = values[i]
+                try:
+                    empty = judged.get(value)
+                    if empty is None:
+                        empty = judged[value] = self.is_empty(value)
+                except TypeError:  # unhashable
+                    empty = self.is_empty(value)
+                if empty:
+                    still.append(i)
+            maybe_blank = still
+            if not maybe_blank:
+                break
+        blank = [False] * rows
+        for i in maybe_blank:
+            blank[i] = True
+        return blank
+
+    def convert_column(self, name: str, raws: list) -> list[tuple[bool, object]]:
+        """(True, value) or (False, expected) per cell: `convert` once per distinct value."""
+        cache = self._converted[name]
+        col = self.cols[name]
+
+        def convert(raw):
+            try:
+                return True, self.convert(col, raw)
+            except ValueError as exc:
+                return False, str(exc)
+
+        try:
+            keys = raws if all(type(raw) is str for raw in raws) else list(map(cell_key, raws))
+            for key, raw in dict(zip(keys, raws, strict=True)).items():
+                if key not in cache:
+                    cache[key] = convert(raw)
+            return [cache[key] for key in keys]
+        except TypeError:  # unhashable cells
+            return [convert(raw) for raw in raws]
+
+    def load_existing(self, cells: dict[str, list], columns: dict[str, str]) -> list:
+        """The stored rows this file can touch: those sharing a key, external id or unique
+        value with some row of the file (keys compared as `key_of` compares them). One query
+        reads these values of every stored row, one more per 10,000 rows found the rows."""
+        model = self.spec.model
+        keys = {*self.spec.key, *self.spec.alt_key}
+        lookups = [
+            name
+            for name in dict.fromkeys(
+                [*self.spec.key, *self.spec.alt_key, "external_id", *self.unique_fields]
+            )
+            if name in columns and name in self.field_names(model)
+        ]
+        # The alternative key matches only rows whose key has an empty part.
+        alt_only = set(self.spec.alt_key) - {*self.spec.key, "external_id", *self.unique_fields}
+        key_hits = [self.hits.get(name) for name in self.spec.key]
+        keyless = None
+        if alt_only and all(hits is not None for hits in key_hits):
+            keyless = [
+                i
+                for i, parts in enumerate(zip(*key_hits, strict=True))
+                if any(
+                    ok and name != "version" and value in (None, "")
+                    for name, (ok, value) in zip(self.spec.key, parts, strict=True)
+                )
+            ]
+        wanted = {}
+        for name in lookups:
+            if name in alt_only and keyless is not None and name in self.hits:
+                hits = self.hits[name]
+                values = {hits[i][1] for i in keyless if hits[i][0]}
+            else:
+                values = set()
+                for raw in set(cells[columns[name]]):
+                    try:
+                        values.add(self.convert_value(name, raw))
+                    except ValueError:
+                        continue
+            found = {
+                self.key_part(value) if name in keys else value
+                for value in values
+                if value not in (None, "")
+            }
+            if found:
+                wanted[name] = (found, self.key_part if name in keys else None)
+        if not wanted:
+            return []
+        lookups = list(wanted)
+        wanted = list(wanted.values())
+        stored = list(model._default_manager.values_list("pk", *lookups))
+        pks = set()
+        for position, (found, normalise) in enumerate(wanted, start=1):
+            for values in stored:
+                value = values[position]
+                if value is None:
+                    continue
+                if normalise is not None:
+                    if type(value) is str:
+                        value = " ".join(value.split()).casefold()
+                    else:
+                        value = normalise(value)
+                if value in found:
+                    pks.add(values[0])
+        pks = sorted(pks)
+        batch = BULK_BATCH * 10
+        rows = []
+        for start in range(0, len(pks), batch):
+            rows.extend(model._default_manager.filter(pk__in=pks[start : start + batch]))
+        return rows
+
+    @staticmethod
+    def key_part(value):
+        if isinstance(value, models.Model):
+            return value.pk or id(value)
+        if isinstance(value, str):
+            return " ".join(value.split()).casefold()
+        return value
+
+    def convert_value(self, name: str, raw):
+        """`convert` of the column's field, once per distinct value of the column."""
+        col = self.cols[name]
+        cache = self._converted.get(name)
+        if cache is None:
+            return self.convert(col, raw)
+        key = cell_key(raw)
+        try:
+            hit = cache.get(key, MISSING)
+        except TypeError:  # unhashable
+            return self.convert(col, raw)
+        if hit is MISSING:
+            try:
+                hit = (True, self.convert(col, raw))
+            except ValueError as exc:
+                hit = (False, str(exc))
+            cache[key] = hit
+        ok, value = hit
+        if not ok:
+            raise ValueError(value)
+        return list(value) if type(value) is list else value
+
     def key_of(self, values_or_obj, key):
-        get = (
-            values_or_obj.get
-            if isinstance(values_or_obj, dict)
-            else lambda name: getattr(values_or_obj, name, None)
-        )
+        """The row's or object's key: strings compared without case and extra spaces, objects
+        by pk; None when a part (other than a version) is empty."""
+        is_dict = isinstance(values_or_obj, dict)
         parts = []
         for name in key:
-            value = get(name)
-            if isinstance(value, models.Model):
-                value = value.pk or id(value)
-            elif isinstance(value, str):
+            value = values_or_obj.get(name) if is_dict else getattr(values_or_obj, name, None)
+            if isinstance(value, str):
                 value = " ".join(value.split()).casefold()
-            if value in (None, ""):
-                if name == "version":
-                    value = ""
-                else:
+            elif isinstance(value, models.Model):
+                value = value.pk or id(value)
+            if value is None or value == "":
+                if name != "version":
                     return None
+                value = ""
             parts.append(value)
         return tuple(parts)
 
@@ -691,25 +925,45 @@ class TabularImporter(Importer):
 
     def import_row(self, row: int, record: dict, columns: dict[str, str], stage: Stage):
         errors: list[tuple[str | None, object, str]] = []
-        values = {}
-        for name, header in columns.items():
-            col = next(c for c in self.spec.cols if c.name == name)
-            raw = record.get(header)
-            try:
-                values[name] = self.convert(col, raw)
-            except ValueError as exc:
-                errors.append((header, raw, str(exc)))
-        for col in self.spec.cols:
-            header = columns.get(col.name)
-            missing = col.required and header and values.get(col.name) in (None, "")
-            if missing and not any(e[0] == header for e in errors):
-                errors.append((columns[col.name], record.get(columns[col.name]), "a value"))
+        index = row - FIRST_DATA_ROW
+        if self.converted_rows is not None and self.converted_rows[1][index]:
+            # Converted, required values present: the row's values in one go.
+            names, _good, rows = self.converted_rows
+            values = dict(zip(names, rows[index], strict=True))
+        else:
+            values = self.row_errors(index, record, columns, errors)
         if errors:
             return self.fail(row, errors, stage)
         try:
             obj = self.find_existing(values, row, stage, columns)
         except _RowFailed:
             return self.fail(row, [], stage, reported=True)
+        return self.import_values(row, values, obj, record, columns, stage)
+
+    def row_errors(self, index, record, columns, errors) -> dict:
+        """The row's values, its conversion errors and missing required values in `errors`."""
+        values = {}
+        for name, header in columns.items():
+            hits = self.hits.get(name)
+            if hits is not None:  # the column was converted as a whole
+                ok, value = hits[index]
+                if ok:
+                    values[name] = list(value) if type(value) is list else value
+                else:
+                    errors.append((header, record.get(header), value))
+                continue
+            raw = record.get(header)
+            try:
+                values[name] = self.convert_value(name, raw)
+            except ValueError as exc:
+                errors.append((header, raw, str(exc)))
+        for name, header in self.required:
+            if values.get(name) in (None, "") and not any(e[0] == header for e in errors):
+                errors.append((header, record.get(header), "a value"))
+        return values
+
+    def import_values(self, row, values, obj, record, columns, stage: Stage):
+        """A converted row, `obj` the stored (or earlier) row it matches."""
         if obj is not None and id(obj) in self.seen_rows:
             first = self.seen_rows[id(obj)]
             column = columns.get(self.spec.key[0]) or columns.get("external_id")
@@ -723,6 +977,8 @@ class TabularImporter(Importer):
                 row, [(header, record.get(header), "consumers other than the provider")], stage
             )
         is_new = obj is None
+        if is_new and self.new_rows is not None:
+            return self.create_row(row, values, columns, record, stage)
         if is_new:
             obj = self.spec.model()
             self.prepare_new(obj)
@@ -745,40 +1001,102 @@ class TabularImporter(Importer):
                 stage.unchanged(obj)
                 return
         for name in changed:
-            value = values[name]
-            field_ = obj._meta.get_field(name)
-            if value is None and not field_.null:
-                if field_.is_relation:
-                    value = None
-                elif field_.has_default():
-                    value = field_.get_default()
-                elif isinstance(field_, models.CharField | models.TextField):
-                    value = ""
-            setattr(obj, name, value)
+            setattr(obj, name, self.model_value(obj._meta.get_field(name), values[name]))
         if not is_new and self.kind == "requirements":
             obj.version += 1
         errors = self.validate(obj, values, columns, record)
         if errors:
             return self.fail(row, errors, stage)
+        self.accept(obj, row)
+        if changed:
+            self.save(obj)
+        if consumers is not None:
+            self.sync_consumers(obj, consumers)
+        self.booked(obj, is_new, stage)
+
+    def create_row(self, row, values, columns, record, stage: Stage):
+        """A new row of a bulk kind: validated here, inserted with the next batch."""
+        obj = self.new_rows.new()
+        index = row - FIRST_DATA_ROW
+        if self.prepared is not None and self.prepared.ok[index]:
+            # Every field of the row is valid (cleaned with its column): the model's clean()
+            # and the constraints are what is left of full_clean.
+            self.prepared.fill(obj, index)
+            messages = self.new_rows.finish_clean(obj, {})
+        else:
+            if self.kind == "requirements":
+                self.prepare_new(obj)
+            assigners = self.assigners
+            for name, value in values.items():
+                assigners[name](obj, value)
+            messages = self.new_rows.full_clean(obj)
+        errors = self.unique_errors(obj, columns)
+        if messages:
+            errors[:0] = self.messages_to_errors(messages, columns, record)
+        if errors:
+            return self.fail(row, errors, stage)
+        self.accept(obj, row)
+        self.pending.append(obj)
+        if len(self.pending) >= BULK_BATCH:
+            self.flush()
+        self.booked(obj, True, stage)
+
+    def accept(self, obj, row):
+        """A valid row: later rows must not repeat it nor reuse its unique values."""
         self.seen_rows[id(obj)] = row
         for name in self.unique_fields:
             value = getattr(obj, name)
             if value not in (None, ""):
                 self.unique_seen[name][value] = obj
-        if is_new and self.spec.bulk:
-            self.pending.append(obj)
-            if len(self.pending) >= BULK_BATCH:
-                self.flush()
-        else:
-            if changed:
-                self.save(obj)
-            if consumers is not None:
-                self.sync_consumers(obj, consumers)
+
+    def booked(self, obj, is_new, stage: Stage):
+        """A written (or pending) row: later rows are matched against it and may refer to it."""
         self.index(obj)
-        for ref, (model, _attrs) in REF_ATTRS.items():
-            if model is self.spec.model:
-                self.refs[ref].add(obj)
+        for index in self.own_refs:
+            index.add(obj)
         (stage.created if is_new else stage.updated)(obj)
+
+    @staticmethod
+    def model_value(field_, value):
+        """The value a field stores for an empty cell: its default, or "" for text."""
+        if value is None and not field_.null:
+            if field_.is_relation:
+                return None
+            if field_.has_default():
+                return field_.get_default()
+            if isinstance(field_, models.CharField | models.TextField):
+                return ""
+        return value
+
+    def assigner(self, model, name):
+        """A function that sets a field of a new instance from a converted value."""
+        field_ = model._meta.get_field(name)
+        attname = field_.attname
+        if field_.is_relation:
+            simple = (
+                isinstance(field_, models.ForeignKey)
+                and not field_.one_to_one
+                and len(field_.foreign_related_fields) == 1
+            )
+            related = field_.related_model
+            target = field_.target_field.attname
+            cache_name = field_.cache_name
+
+            def assign_related(obj, value):
+                if simple and type(value) is related and value.pk is not None:
+                    # What the descriptor does for a saved object of the right model.
+                    obj.__dict__[attname] = getattr(value, target)
+                    obj._state.fields_cache[cache_name] = value
+                else:
+                    setattr(obj, name, value)
+
+            return assign_related
+        model_value = self.model_value
+
+        def assign(obj, value):
+            obj.__dict__[attname] = value if value is not None else model_value(field_, None)
+
+        return assign
 
     def prepare_new(self, obj):
         if self.kind == "requirements":
@@ -800,10 +1118,11 @@ class TabularImporter(Importer):
         return current != value
 
     def validate(self, obj, values, columns, record):
+        """`full_clean` of one row, without the uniqueness queries (see `unique_errors`)."""
         exclude = list(self.spec.clean_exclude)
-        for f in obj._meta.concrete_fields:
+        for f in self.relations:
             # References were resolved from the database: no need to query them again.
-            if f.is_relation and getattr(obj, f.attname) is not None:
+            if getattr(obj, f.attname) is not None:
                 exclude.append(f.name)
         messages: dict[str, list[str]] = {}
         try:
@@ -813,15 +1132,25 @@ class TabularImporter(Importer):
         # As full_clean does: constraints on fields that already failed are not checked again.
         failed = {*self.spec.clean_exclude, *messages} - {"__all__"}
         try:
-            self.validate_constraints(obj, failed, skip_all=bool(messages.get("__all__")))
+            self.checks.validate(obj, failed, skip_checks=bool(messages.get("__all__")))
         except ValidationError as exc:
             for name, texts in exc.message_dict.items():
                 messages.setdefault(name, []).extend(texts)
+        return self.messages_to_errors(messages, columns, record) + self.unique_errors(obj, columns)
+
+    @staticmethod
+    def messages_to_errors(messages, columns, record):
         errors = []
         for name, texts in messages.items():
             header = columns.get(name)
             raw = record.get(header) if header else None
             errors.append((header, raw, " ".join(texts)))
+        return errors
+
+    def unique_errors(self, obj, columns):
+        """Unique fields against the stored rows and the rows above in the file, from the
+        values read once (`load_existing`) instead of a query per row and field."""
+        errors = []
         for name in self.unique_fields:
             value = getattr(obj, name)
             holder = self.unique_seen[name].get(value) if value not in (None, "") else None
@@ -829,34 +1158,6 @@ class TabularImporter(Importer):
                 header = columns.get(name)
                 errors.append((header, value, f"a {name} not used by {holder}"))
         return errors
-
-    def validate_constraints(self, obj, exclude, skip_all=False):
-        """Check constraints evaluated in Python (a query per constraint and row costs ~5 ms on
-        SQLite); other constraints, and conditions this evaluator does not know, by Django."""
-        errors = {}
-        for model, constraints in obj.get_constraints():
-            for constraint in constraints:
-                if isinstance(constraint, models.CheckConstraint):
-                    if skip_all or q_fields(constraint.condition) & set(exclude):
-                        continue  # clean() already reported what is wrong with this row
-                    try:
-                        ok = evaluate_q(obj, constraint.condition) is not False
-                    except _Unsupported:
-                        ok = None
-                    if ok is True:
-                        continue
-                    if ok is False:
-                        error = constraint.get_violation_error_message()
-                        errors.setdefault("__all__", []).append(
-                            ValidationError(error, code=constraint.violation_error_code)
-                        )
-                        continue
-                try:
-                    constraint.validate(model, obj, exclude=exclude)
-                except ValidationError as exc:
-                    errors = exc.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
 
     def fail(self, row, errors, stage: Stage, reported=False):
         for column, value, expected in errors:
@@ -875,14 +1176,15 @@ class TabularImporter(Importer):
         obj.save()
 
     def flush(self):
+        """Insert the pending new rows with one history row each (user, change reason)."""
         if not self.pending:
             return
-        bulk_create_with_history(
+        insert_with_history(
             self.pending,
             self.spec.model,
+            user=self.user,
+            reason=self.change_reason,
             batch_size=BULK_BATCH,
-            default_user=self.user,
-            default_change_reason=self.change_reason,
         )
         self.pending = []
 
@@ -903,63 +1205,3 @@ class TabularImporter(Importer):
 
 class _RowFailed(Exception):
     pass
-
-
-class _Unsupported(Exception):
-    pass
-
-
-COMPARE = {
-    "exact": lambda a, b: a == b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-}
-
-
-def _field_value(obj, name):
-    if name in ("pk", "id"):
-        return obj.pk
-    try:
-        return getattr(obj, obj._meta.get_field(name).attname)
-    except Exception:
-        raise _Unsupported(name) from None
-
-
-def q_fields(q) -> set[str]:
-    if isinstance(q, tuple):
-        names = {q[0].split("__")[0]}
-        if isinstance(q[1], models.F):
-            names.add(q[1].name)
-        return names
-    return set().union(*(q_fields(c) for c in getattr(q, "children", [])))
-
-
-def evaluate_q(obj, q):
-    """SQL's three-valued logic for a CheckConstraint condition on one unsaved row: True,
-    False or None (unknown, which a check constraint accepts)."""
-    if isinstance(q, tuple):
-        lookup, expected = q
-        name, _sep, op = lookup.partition("__")
-        op = op or "exact"
-        value = _field_value(obj, name)
-        if op == "isnull":
-            return (value is None) == bool(expected)
-        if isinstance(expected, models.F):
-            expected = _field_value(obj, expected.name)
-        elif isinstance(expected, models.Expression) or op not in COMPARE:
-            raise _Unsupported(lookup)
-        if value is None or expected is None:
-            return None
-        return COMPARE[op](value, expected)
-    if not isinstance(q, models.Q):
-        raise _Unsupported(q)
-    results = [evaluate_q(obj, child) for child in q.children]
-    if q.connector == models.Q.AND:
-        result = False if False in results else (None if None in results else True)
-    else:
-        result = True if True in results else (None if None in results else False)
-    if q.negated and result is not None:
-        result = not result
-    return result
