@@ -21,11 +21,13 @@ from itsm.models import Change, Incident, Problem
 class IncidentFilterSet(SearchFilterMixin, filters.FilterSet):
     search_fields = ("number", "title", "description", "caller_name")
     search = filters.CharFilter(method="filter_search", label=_("number, title or description"))
-    state = filters.MultipleChoiceFilter(choices=IncidentState.choices)
+    # Columns of the incident itself: no join, so no DISTINCT (django-filter's default for
+    # multiple choices), which would make the queue's query sort and compare whole rows.
+    state = filters.MultipleChoiceFilter(choices=IncidentState.choices, distinct=False)
     open = filters.BooleanFilter(
         method="filter_open", label=_("open (not yet resolved, closed or cancelled)")
     )
-    priority = filters.MultipleChoiceFilter(choices=Priority.choices)
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
     team = GlobalIDMultipleChoiceFilter(field_name="assigned_team")
     assignee = GlobalIDMultipleChoiceFilter(field_name="assignee")
     service = GlobalIDMultipleChoiceFilter(field_name="service")

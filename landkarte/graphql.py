@@ -1,16 +1,21 @@
-"""The GraphQL kernel: a base object type that enforces read permissions, a base mutation with
-typed field errors, and the view."""
+"""The GraphQL kernel: a base object type that enforces read permissions, the fields that list
+rows (one query per list level, counting only when asked), computed fields batched over a list,
+a base mutation with typed field errors, and the view."""
 
 import json
+from functools import lru_cache, partial
 
 import graphene
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
-from graphene.utils.str_converters import to_camel_case
+from graphene.relay.connection import connection_adapter, page_info_adapter
+from graphene.utils.str_converters import to_camel_case, to_snake_case
 from graphene_django.constants import MUTATION_ERRORS_FLAG
+from graphene_django.converter import convert_django_field, get_django_field_description
 from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
@@ -22,10 +27,282 @@ from graphql import (
     validate_schema,
 )
 from graphql_relay import from_global_id
-from query_optimizer import DjangoObjectType
+from graphql_relay.connection.array_connection import offset_to_cursor
+from query_optimizer import DjangoConnectionField, DjangoListField, DjangoObjectType
+from query_optimizer.ast import get_model_field
+from query_optimizer.compiler import OptimizationCompiler
+from query_optimizer.fields import RelatedField
+from query_optimizer.optimizer import QueryOptimizer
+from query_optimizer.prefetch_hack import evaluate_with_prefetch_hack
+from query_optimizer.utils import calculate_queryset_slice
+from query_optimizer.validators import validate_pagination_args
 
 from landkarte import graphql_limits as limits
+from landkarte.graphql_execution import SyncExecutionContext, execution_state, gc_paused
 from landkarte.roles import can_read
+
+# -- lists and connections ---------------------------------------------------------------------
+#
+# graphene-django-query-optimizer compiles each root list into one query per list level: the
+# root rows with their to-one relations joined, and one prefetch per to-many relation, each
+# narrowed by its type's filter_queryset (the permissions) and filterset. Three things here make
+# reading the result cheap and keep it at one query per level:
+#
+# * to-many prefetches land in a plain list attribute (PREFETCHED + field name or alias) instead
+#   of Django's prefetch cache, which builds a QuerySet per parent row;
+# * RelatedListField, the field of every to-many relation, returns that list as it is;
+# * ConnectionField counts only when totalCount (or `last`) needs it, and otherwise
+#   fetches one row more than the page to know whether there is a next page.
+
+PREFETCHED = "_prefetched_"
+SERVICE_PREFETCH = "_service_"  # optimizer key of a prefetch that field_reads asks for
+
+
+@lru_cache(maxsize=1024)
+def _snake(name: str) -> str:
+    return to_snake_case(name)
+
+
+def _is_to_many(model, name: str) -> bool:
+    field = get_model_field(model, name) if model is not None else None
+    return bool(field is not None and (field.many_to_many or field.one_to_many))
+
+
+def _read(compiler, model, optimizer, path: str):
+    """Make `optimizer` (loading `model`) load `path` (see BaseNodeType.field_reads): a column,
+    "*" for the whole row, or a path through relations: to-one relations are joined, to-many
+    relations prefetched into Django's prefetch cache (where services look for them), without
+    the related type's filters (the services saw every row before)."""
+    head, _, rest = path.partition("__")
+    if head == "*":
+        optimizer.only_fields.extend(f.attname for f in model._meta.concrete_fields)
+        return
+    field = model._meta.get_field(head)
+    if field.many_to_many or field.one_to_many:
+        key = SERVICE_PREFETCH + head
+        child = optimizer.prefetch_related.get(key)
+        if child is None:
+            child = QueryOptimizer(
+                model=field.related_model, info=compiler.info, name=head, parent=optimizer
+            )
+            child.for_services = True
+            optimizer.prefetch_related[key] = child
+            # Services get whole rows of what they read through a to-many relation.
+            _read(compiler, field.related_model, child, "*")
+        if rest:
+            _read(compiler, field.related_model, child, rest)
+        return
+    if not rest:
+        optimizer.only_fields.append(field.attname)
+        return
+    child = optimizer.select_related.get(head)
+    if child is None:
+        child = QueryOptimizer(
+            model=field.related_model, info=compiler.info, name=head, parent=optimizer
+        )
+        optimizer.select_related[head] = child
+        optimizer.related_fields.append(field.attname)
+    _read(compiler, field.related_model, child, rest)
+
+
+class LandkarteOptimizationCompiler(OptimizationCompiler):
+    """The library's compiler (swapped in by subclassing). The optimizer loads only the
+    columns a query selects; a computed field (one that is no model field) loads what its type
+    declares in `field_reads`, and the whole row when its type declares nothing for it, so that
+    no resolver reads a column that was left out (each such read would be a query per row)."""
+
+    def handle_custom_field(self, field_type, field_node):
+        graphene_type = field_type.graphene_type
+        name = _snake(field_node.name.value)
+        field = graphene_type._meta.fields.get(name)
+        own_hook = field is not None and (
+            getattr(field, "field_name", None) is not None or hasattr(field, "optimizer_hook")
+        )
+        if not own_hook and self.model is not None:
+            reads = getattr(graphene_type, "field_reads", {}).get(name)
+            if reads is None:
+                self.optimizer.only_fields.extend(
+                    f.attname for f in self.model._meta.concrete_fields
+                )
+            else:
+                for path in reads:
+                    _read(self, self.model, self.optimizer, path)
+        return super().handle_custom_field(field_type, field_node)
+
+
+class LandkarteQueryOptimizer(QueryOptimizer):
+    """The library's optimizer (swapped in by subclassing) with to-many prefetches into lists,
+    and the prefetches that field_reads asks for into Django's cache."""
+
+    for_services = False
+
+    def process_prefetch(self, to_attr, results, filter_info):
+        prefetch = super().process_prefetch(to_attr, results, filter_info)
+        if self.for_services:
+            return Prefetch(self.name, prefetch.queryset)
+        if filter_info.get("is_connection") or not _is_to_many(self.parent.model, self.name):
+            return prefetch  # nested connections and promoted to-one relations: as before
+        return Prefetch(self.name, prefetch.queryset, to_attr=PREFETCHED + to_attr)
+
+    def filter_queryset(self, queryset, filter_info):
+        if self.for_services:
+            return queryset
+        return super().filter_queryset(queryset, filter_info)
+
+
+class RelatedListField(DjangoListField):
+    """A to-many relation. When the optimizer prefetched it (filtered by the related type's
+    filter_queryset, and by the field's filter arguments), the rows are returned as they are;
+    otherwise (a parent the optimizer did not load, a custom resolver) the library's resolver
+    builds, narrows and optimizes the queryset."""
+
+    def wrap_resolve(self, parent_resolver):
+        resolver = super().wrap_resolve(parent_resolver)
+        # A resolve_<field> method of the type decides by itself; only the default resolver
+        # (a partial of graphene's attribute resolver) may be replaced by the prefetched list.
+        self.default_resolver = isinstance(parent_resolver, partial)
+        return resolver
+
+    def list_resolver(self, root, info, **kwargs):
+        if self.default_resolver:
+            alias = info.field_nodes[0].alias
+            key = alias.value if alias is not None else _snake(info.field_name)
+            rows = getattr(root, PREFETCHED + key, None)
+            if rows is not None:
+                return rows
+        return super().list_resolver(root, info, **kwargs)
+
+
+@convert_django_field.register(models.ManyToManyField)
+@convert_django_field.register(models.ManyToManyRel)
+@convert_django_field.register(models.ManyToOneRel)
+def convert_to_many_field(field, registry=None):
+    """Every to-many relation of a model type becomes a RelatedListField (registered after
+    query_optimizer's converter, which it replaces)."""
+
+    def dynamic_type():
+        type_ = registry.get_type_for_model(field.related_model)
+        if type_ is None:
+            return None
+        actual_field = field if isinstance(field, models.ManyToManyField) else field.field
+        return RelatedListField(
+            type_, required=True, description=get_django_field_description(actual_field)
+        )
+
+    return graphene.Dynamic(dynamic_type)
+
+
+class RelatedObjectField(RelatedField):
+    """A to-one relation (joined by the optimizer): the library's field without converting the
+    field name on every row."""
+
+    def related_resolver(self, root, info):
+        related = getattr(root, self.field_name or _snake(info.field_name), None)
+        if related is None:
+            return None
+        self.underlying_type.run_instance_checks(related, info)
+        return related
+
+
+@convert_django_field.register(models.OneToOneField)
+@convert_django_field.register(models.ForeignKey)
+@convert_django_field.register(models.OneToOneRel)
+def convert_to_one_field(field, registry=None):
+    """Every to-one relation of a model type becomes a RelatedObjectField (registered after
+    query_optimizer's converter, which it replaces)."""
+
+    def dynamic_type():
+        type_ = registry.get_type_for_model(field.related_model)
+        if type_ is None:
+            return None
+        actual_field = field.field if isinstance(field, models.OneToOneRel) else field
+        required = False if isinstance(field, models.OneToOneRel) else not field.null
+        return RelatedObjectField(
+            type_, description=get_django_field_description(actual_field), required=required
+        )
+
+    return graphene.Dynamic(dynamic_type)
+
+
+class ModelListField(DjangoListField):
+    """A root field listing model rows (not paged): the resolver returns a queryset, which is
+    narrowed by the type's filter_queryset and optimized like a connection's, so that nested
+    relations cost one query per level; `limit` caps the rows."""
+
+    def __init__(self, type_, *, limit: int | None = None, **kwargs):
+        kwargs.setdefault("no_filters", True)
+        kwargs.setdefault("required", True)
+        super().__init__(type_, **kwargs)
+        self.limit = limit
+
+    def list_resolver(self, root, info, **kwargs):
+        queryset = self.to_queryset(self.resolver(root, info, **kwargs))
+        queryset = self.underlying_type.get_queryset(queryset, info)
+        max_complexity = getattr(self.underlying_type._meta, "max_complexity", None)
+        optimizer = OptimizationCompiler(info, max_complexity=max_complexity).compile(queryset)
+        if optimizer is not None:
+            queryset = optimizer.optimize_queryset(queryset)
+        if self.limit is not None:
+            queryset = queryset[: self.limit]
+        rows = evaluate_with_prefetch_hack(queryset)
+        register_rows(info, rows)
+        return rows
+
+
+# -- computed fields over many rows ------------------------------------------------------------
+#
+# A computed field (dependencies, conflicts, known errors...) asked for on every row of a list
+# is computed for all rows of the list at once: the root lists register their rows, and a
+# resolver calls `batched(info, row, key, compute)`, where compute(rows) returns {pk: value}.
+# Within a query operation one LoadedGraph (the dependency graph in memory) serves every walk.
+
+
+def _batches(info) -> dict:
+    state = execution_state(info)
+    if "rows" not in state:
+        state.update(rows={}, results={}, graphs={})
+    return state
+
+
+def register_rows(info, rows: list):
+    """`rows` came in one list: a computed field on one of them is computed for them all."""
+    if len(rows) > 1:
+        index = _batches(info)["rows"]
+        for row in rows:
+            index[id(row)] = rows
+
+
+def batch_rows(info, row) -> list:
+    """The rows `row` came with (itself alone when it did not come in a registered list)."""
+    return _batches(info)["rows"].get(id(row)) or [row]
+
+
+def batched(info, row, key, compute):
+    """The value of a computed field on `row`: compute(rows) -> {pk: value} runs once per
+    request for all the rows `row` came with (and `key`, which names the field and its
+    arguments)."""
+    rows = batch_rows(info, row)
+    if len(rows) == 1:
+        return compute(rows)[row.pk]
+    results = _batches(info)["results"]
+    cache_key = (key, id(rows))
+    values = results.get(cache_key)
+    if values is None:
+        values = results[cache_key] = compute(rows)
+    return values[row.pk]
+
+
+def request_graph(info, as_of=None):
+    """The dependency graph (cmdb.graph.LoadedGraph) as of a date, loaded once per query
+    operation; None in a mutation, whose steps may change it."""
+    if info.operation.operation != OperationType.QUERY:
+        return None
+    from cmdb.graph import LoadedGraph  # the kernel imports no app at module level
+
+    graphs = _batches(info)["graphs"]
+    if as_of not in graphs:
+        graphs[as_of] = LoadedGraph(as_of)
+    return graphs[as_of]
 
 
 class CountableConnection(graphene.relay.Connection):
@@ -36,13 +313,122 @@ class CountableConnection(graphene.relay.Connection):
 
     @staticmethod
     def resolve_total_count(root, info):
-        # The connection field counts once anyway to compute pageInfo; reuse that number.
+        # Counted when asked for (or already known, e.g. because `last` needed it).
+        if root.length is None:
+            root.length = root.count_queryset.count()
         return root.length
+
+
+def _page(queryset, start: int, stop: int | None) -> tuple[list, bool]:
+    """Rows [start, stop) of `queryset` and whether there are more: one row more is fetched to
+    know it, and the prefetches run for the page only (the row after it may be one with
+    thousands of related rows)."""
+    lookups = queryset._prefetch_related_lookups
+    rows = list(queryset.prefetch_related(None)[start : stop + 1 if stop is not None else None])
+    more = stop is not None and len(rows) > stop - start
+    if more:
+        del rows[stop - start :]
+    if lookups and rows:
+        evaluate_with_prefetch_hack(_Prefetching(rows, lookups))
+    return rows, more
+
+
+class _Prefetching:
+    """Iterating it runs the prefetches of `lookups` on `rows` (under the optimizer's prefetch
+    hack, which evaluate_with_prefetch_hack installs while it iterates)."""
+
+    def __init__(self, rows, lookups):
+        self.rows, self.lookups = rows, lookups
+
+    def __iter__(self):
+        prefetch_related_objects(self.rows, *self.lookups)
+        return iter(self.rows)
+
+
+class ConnectionField(DjangoConnectionField):
+    """A root connection that counts only when it must: `totalCount` counts when it is
+    resolved, `last` needs the count to find the end; otherwise the page is fetched with one
+    row more than asked for, which tells whether there is a next page. Cursors (offsets) and
+    pageInfo are the library's."""
+
+    def connection_resolver(self, root, info, **kwargs):
+        if root is not info.root_value:
+            # A nested connection reads the optimizer's prefetch, counted per parent: the
+            # library's way.
+            return super().connection_resolver(root, info, **kwargs)
+        pagination = validate_pagination_args(
+            first=kwargs.pop("first", None),
+            last=kwargs.pop("last", None),
+            offset=kwargs.pop("offset", None),
+            after=kwargs.pop("after", None),
+            before=kwargs.pop("before", None),
+            max_limit=self.max_limit,
+        )
+        queryset = self.to_queryset(self.resolver(root, info, **kwargs))
+        queryset = self.underlying_type.get_queryset(queryset, info)
+        max_complexity = getattr(self.underlying_type._meta, "max_complexity", None)
+        optimizer = OptimizationCompiler(info, max_complexity=max_complexity).compile(queryset)
+        if optimizer is not None:
+            queryset = optimizer.optimize_queryset(queryset)
+
+        count = None
+        start = pagination["after"] or 0
+        first, last, before = pagination["first"], pagination["last"], pagination["before"]
+        if last is not None:
+            count = queryset.count()
+            cut = calculate_queryset_slice(**{**pagination, "size": count})
+            rows = evaluate_with_prefetch_hack(queryset[cut])
+            has_next = cut.stop < count
+        else:
+            stop = before
+            if first is not None and (stop is None or first < stop - start):
+                stop = start + first
+            if stop is not None and stop <= start:
+                # `before` right after `after`: nothing between them (the library's answer).
+                count = queryset.count()
+                rows, has_next = [], min(stop, count) < count
+            else:
+                rows, has_next = _page(queryset, start, stop)
+            if not rows and start > 0 and count is None:
+                # Past the end: the library's semantics (start = the count) need the count.
+                count = queryset.count()
+                start = min(start, count)
+            cut = slice(start, start + len(rows))
+
+        edge_type = self.connection_type.Edge
+        edges = [
+            edge_type(node=row, cursor=offset_to_cursor(cut.start + index))
+            for index, row in enumerate(rows)
+        ]
+        result = connection_adapter(
+            cls=self.connection_type,
+            edges=edges,
+            pageInfo=page_info_adapter(
+                startCursor=edges[0].cursor if edges else None,
+                endCursor=edges[-1].cursor if edges else None,
+                hasPreviousPage=cut.start > 0,
+                hasNextPage=has_next,
+            ),
+        )
+        register_rows(info, rows)
+        result.iterable = rows
+        result.length = count
+        result.count_queryset = queryset
+        return result
 
 
 class BaseNodeType(DjangoObjectType):
     """Every model type derives from this. Users without a role see no rows, wherever the type
-    appears: as a root list, a node lookup or a nested relation."""
+    appears: as a root list, a node lookup or a nested relation.
+
+    Lists load only the columns a query selects (see LandkarteOptimizationCompiler). A type
+    declares what else its resolvers read: `field_reads` maps a computed field to the columns
+    (or "relation__column" paths) it reads, an empty tuple when it reads none (a computed field
+    missing here loads the whole row); `always_reads` lists columns read whenever the type is
+    loaded (by a relation's resolver that checks visibility, for instance)."""
+
+    field_reads: dict[str, tuple[str, ...]] = {}
+    always_reads: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -51,6 +437,19 @@ class BaseNodeType(DjangoObjectType):
     def __init_subclass_with_meta__(cls, **options):
         options.setdefault("connection_class", CountableConnection)
         super().__init_subclass_with_meta__(**options)
+
+    @classmethod
+    def pre_optimization_hook(cls, queryset, optimizer):
+        optimizer.only_fields.extend(cls.always_reads)
+        return queryset
+
+    @classmethod
+    def is_type_of(cls, root, info):
+        # Called for every object in a response: the common case without graphene-django's
+        # checks (which still decide everything else).
+        if type(root) is cls._meta.model:
+            return True
+        return super().is_type_of(root, info)
 
     @classmethod
     def filter_queryset(cls, queryset, info):
@@ -220,7 +619,10 @@ class LandkarteGraphQLView(GraphQLView):
     401. Documents are parsed once, measured against the limits of landkarte.graphql_limits
     before validation, validated once and kept in an LRU cache. Mutations only by POST; CSRF is
     enforced by the middleware for session requests (this view is not csrf_exempt; bearer-token
-    requests are exempt, see landkarte.auth)."""
+    requests are exempt, see landkarte.auth). Execution is graphql-core's, specialised for
+    synchronous resolvers (landkarte.graphql_execution)."""
+
+    execution_context_class = SyncExecutionContext
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -231,6 +633,10 @@ class LandkarteGraphQLView(GraphQLView):
             )
             response["WWW-Authenticate"] = 'Bearer realm="landkarte"'
             return response
+        with gc_paused():  # over execution and the encoding of the answer
+            return self._dispatch(request, *args, **kwargs)
+
+    def _dispatch(self, request, *args, **kwargs):
         maximum = limits.limit("MAX_BODY_BYTES")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

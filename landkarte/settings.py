@@ -177,14 +177,16 @@ GRAPHENE = {
     "SCHEMA": "landkarte.schema.schema",
     "RELAY_CONNECTION_MAX_LIMIT": LANDKARTE_GRAPHQL_MAX_PAGE_SIZE,
     "ATOMIC_MUTATIONS": True,
+    # No field middleware: under DEBUG graphene-django would add DjangoDebugMiddleware (the
+    # `_debug` field, which nothing uses), wrapping every resolver of every row.
+    "MIDDLEWARE": [],
 }
 
 GRAPHQL_QUERY_OPTIMIZER = {
     # Application lists with interfaces and their counterparts need more joins than the default.
     "MAX_COMPLEXITY": 20,
-    # Deferring columns with only() makes every property that reads one (timeClass,
-    # lifecyclePhase, isEu) cost a query per row; rows are narrow, so fetch them whole.
-    "DISABLE_ONLY_FIELDS_OPTIMIZATION": True,
+    # Lists load only the selected columns (only()); computed fields (timeClass, isEu...) load
+    # what their type declares in `field_reads` (landkarte.graphql.BaseNodeType).
 }
 
 # ITSM. Priority comes from impact × urgency (itsm.services.sla.DEFAULT_PRIORITY_MATRIX unless

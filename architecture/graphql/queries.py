@@ -1,6 +1,5 @@
 import graphene
 from graphene import relay
-from query_optimizer import DjangoConnectionField
 
 from architecture.graphql.types import (
     ArchitectureDecisionType,
@@ -11,23 +10,24 @@ from architecture.graphql.types import (
     TechnologyStandardType,
 )
 from architecture.services.radar import radar
+from landkarte.graphql import ConnectionField
 from landkarte.roles import can_read
 
 
 class Query(graphene.ObjectType):
-    capabilities = DjangoConnectionField(CapabilityType)
+    capabilities = ConnectionField(CapabilityType)
     capability = relay.Node.Field(CapabilityType)
-    tech_categories = DjangoConnectionField(TechCategoryType)
-    technology_standards = DjangoConnectionField(TechnologyStandardType)
+    tech_categories = ConnectionField(TechCategoryType)
+    technology_standards = ConnectionField(TechnologyStandardType)
     tech_radar = graphene.List(
         graphene.NonNull(RadarEntryType),
         required=True,
         on=graphene.Date(description="default: today"),
         description="the status of every component and category on a date",
     )
-    architecture_decisions = DjangoConnectionField(ArchitectureDecisionType)
+    architecture_decisions = ConnectionField(ArchitectureDecisionType)
     architecture_decision = relay.Node.Field(ArchitectureDecisionType)
-    standard_exceptions = DjangoConnectionField(StandardExceptionType)
+    standard_exceptions = ConnectionField(StandardExceptionType)
 
     @staticmethod
     def resolve_tech_radar(root, info, on=None):

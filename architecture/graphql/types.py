@@ -84,6 +84,7 @@ class StandardExceptionType(BaseNodeType):
         interfaces = (relay.Node,)
 
     is_expired = graphene.Boolean(required=True, on=graphene.Date())
+    field_reads = {"is_expired": ("expires_on",)}
 
     @staticmethod
     def resolve_is_expired(exception, info, on=None):

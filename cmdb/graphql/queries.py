@@ -1,6 +1,5 @@
 import graphene
 from graphene import relay
-from query_optimizer import DjangoConnectionField
 
 from cmdb.graphql.types import (
     ApplicationType,
@@ -14,27 +13,28 @@ from cmdb.graphql.types import (
     TeamType,
     VendorType,
 )
+from landkarte.graphql import ConnectionField
 from landkarte.roles import can_read, role_names
 
 
 class Query(graphene.ObjectType):
     node = relay.Node.Field()
-    org_units = DjangoConnectionField(OrgUnitType)
+    org_units = ConnectionField(OrgUnitType)
     org_unit = relay.Node.Field(OrgUnitType)
-    teams = DjangoConnectionField(TeamType)
+    teams = ConnectionField(TeamType)
     team = relay.Node.Field(TeamType)
-    vendors = DjangoConnectionField(VendorType)
+    vendors = ConnectionField(VendorType)
     vendor = relay.Node.Field(VendorType)
-    it_components = DjangoConnectionField(ITComponentType)
+    it_components = ConnectionField(ITComponentType)
     it_component = relay.Node.Field(ITComponentType)
-    applications = DjangoConnectionField(ApplicationType)
+    applications = ConnectionField(ApplicationType)
     application = relay.Node.Field(ApplicationType)
-    interfaces = DjangoConnectionField(InterfaceType)
+    interfaces = ConnectionField(InterfaceType)
     interface = relay.Node.Field(InterfaceType)
-    data_objects = DjangoConnectionField(DataObjectType)
-    services = DjangoConnectionField(ServiceType)
+    data_objects = ConnectionField(DataObjectType)
+    services = ConnectionField(ServiceType)
     service = relay.Node.Field(ServiceType)
-    software_packages = DjangoConnectionField(SoftwarePackageType)
+    software_packages = ConnectionField(SoftwarePackageType)
     me = graphene.Field(MeType, description="the signed-in user and their roles")
 
     @staticmethod

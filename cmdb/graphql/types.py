@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from graphene import relay
 
 from cmdb import graph
-from cmdb.choices import LifecyclePhase, TimeClass
+from cmdb.choices import LIFECYCLE_DATE_FIELDS, LifecyclePhase, TimeClass
 from cmdb.filtersets import (
     ApplicationFilterSet,
     DataObjectFilterSet,
@@ -31,7 +31,7 @@ from cmdb.models import (
     Team,
     Vendor,
 )
-from landkarte.graphql import BaseNodeType
+from landkarte.graphql import BaseNodeType, batched, request_graph
 
 LifecyclePhaseEnum = graphene.Enum.from_enum(LifecyclePhase, name="LifecyclePhase")
 TimeClassEnum = graphene.Enum.from_enum(TimeClass, name="TimeClass")
@@ -46,6 +46,7 @@ class UserType(BaseNodeType):
         interfaces = (relay.Node,)
 
     full_name = graphene.String(required=True)
+    field_reads = {"full_name": ("first_name", "last_name", "username")}
 
     @staticmethod
     def resolve_full_name(user, info):
@@ -110,6 +111,7 @@ class VendorType(BaseNodeType):
         interfaces = (relay.Node,)
 
     is_eu = graphene.Boolean(required=True, description="jurisdiction is an EU member state")
+    field_reads = {"is_eu": ("jurisdiction",)}
 
     @staticmethod
     def resolve_is_eu(vendor, info):
@@ -142,6 +144,7 @@ class ITComponentType(BaseNodeType):
         interfaces = (relay.Node,)
 
     is_end_of_life = graphene.Boolean(required=True, on=graphene.Date())
+    field_reads = {"is_end_of_life": ("end_of_life",)}
 
     @staticmethod
     def resolve_is_end_of_life(component, info, on=None):
@@ -257,20 +260,37 @@ def _graph_field(description):
     )
 
 
-def _resolve_graph(walk, application, info, depth, as_of):
-    nodes = walk(application, depth=depth, as_of=as_of)
-    ids = {app_id for node in nodes for app_id in node.path}
-    queryset = ApplicationType.filter_queryset(Application.objects.all(), info)
-    apps = queryset.select_related("vendor", "owner_org_unit").in_bulk(ids)
-    return [
-        DependencyType(
-            application=apps[node.application_id],
-            depth=node.depth,
-            path=[apps[app_id] for app_id in node.path],
-        )
-        for node in nodes
-        if node.application_id in apps
-    ]
+def _resolve_graph(forwards: bool, application, info, depth, as_of):
+    """dependencies (forwards) or dependents of `application`; on a row of a list, for all rows
+    at once: the walks run in the request's LoadedGraph (one query), and one query loads the
+    applications on all the paths."""
+
+    def compute(rows):
+        loaded = request_graph(info, as_of) if len(rows) > 1 else None
+        if loaded is not None:
+            walk = loaded.dependency_nodes if forwards else loaded.dependent_nodes
+            nodes = {row.pk: walk(row.pk, depth) for row in rows}
+        else:
+            walk = graph.dependencies if forwards else graph.dependents
+            nodes = {row.pk: walk(row, depth=depth, as_of=as_of) for row in rows}
+        ids = {app_id for found in nodes.values() for node in found for app_id in node.path}
+        queryset = ApplicationType.filter_queryset(Application.objects.all(), info)
+        apps = queryset.select_related("vendor", "owner_org_unit").in_bulk(ids) if ids else {}
+        return {
+            pk: [
+                DependencyType(
+                    application=apps[node.application_id],
+                    depth=node.depth,
+                    path=[apps[app_id] for app_id in node.path],
+                )
+                for node in found
+                if node.application_id in apps
+            ]
+            for pk, found in nodes.items()
+        }
+
+    key = ("dependencies" if forwards else "dependents", depth, as_of)
+    return batched(info, application, key, compute)
 
 
 class ApplicationType(BaseNodeType):
@@ -318,6 +338,12 @@ class ApplicationType(BaseNodeType):
     )
     dependencies = _graph_field("applications this one depends on (providers it consumes)")
     dependents = _graph_field("applications that depend on this one (its consumers)")
+    field_reads = {
+        "time_class": ("functional_fit", "technical_fit"),
+        "lifecycle_phase": tuple(field for _, field in LIFECYCLE_DATE_FIELDS),
+        "dependencies": (),
+        "dependents": (),
+    }
 
     @staticmethod
     def resolve_time_class(application, info):
@@ -329,11 +355,11 @@ class ApplicationType(BaseNodeType):
 
     @staticmethod
     def resolve_dependencies(application, info, depth=1, as_of=None):
-        return _resolve_graph(graph.dependencies, application, info, depth, as_of)
+        return _resolve_graph(True, application, info, depth, as_of)
 
     @staticmethod
     def resolve_dependents(application, info, depth=1, as_of=None):
-        return _resolve_graph(graph.dependents, application, info, depth, as_of)
+        return _resolve_graph(False, application, info, depth, as_of)
 
 
 class MeType(graphene.ObjectType):

@@ -2,7 +2,6 @@ import graphene
 from django.utils.translation import gettext as _
 from graphene import relay
 from graphql import GraphQLError
-from query_optimizer import DjangoConnectionField
 
 from cmdb.models import Application, ITComponent, OrgUnit, Service
 from itsm.graphql.types import (
@@ -21,24 +20,24 @@ from itsm.services.conflicts import change_conflicts
 from itsm.services.incidents import sees_all_incidents
 from itsm.services.kpis import compute_kpis
 from itsm.services.problems import search_known_errors
-from landkarte.graphql import resolve_global_id
+from landkarte.graphql import ConnectionField, ModelListField, resolve_global_id
 from landkarte.roles import can_read
 
 
 class Query(graphene.ObjectType):
-    incidents = DjangoConnectionField(IncidentType)
+    incidents = ConnectionField(IncidentType)
     incident = relay.Node.Field(IncidentType)
-    problems = DjangoConnectionField(ProblemType)
+    problems = ConnectionField(ProblemType)
     problem = relay.Node.Field(ProblemType)
-    requirements = DjangoConnectionField(
+    requirements = ConnectionField(
         RequirementType, description='the backlog; orderBy: "-wsjf" ranks it'
     )
     requirement = relay.Node.Field(RequirementType)
-    changes = DjangoConnectionField(ChangeType)
+    changes = ConnectionField(ChangeType)
     change = relay.Node.Field(ChangeType)
-    change_templates = graphene.List(graphene.NonNull(ChangeTemplateType), required=True)
-    freeze_windows = graphene.List(graphene.NonNull(FreezeWindowType), required=True)
-    service_levels = graphene.List(graphene.NonNull(ServiceLevelType), required=True)
+    change_templates = ModelListField(ChangeTemplateType)
+    freeze_windows = ModelListField(FreezeWindowType)
+    service_levels = ModelListField(ServiceLevelType)
     change_conflicts = graphene.List(
         graphene.NonNull(ConflictType),
         required=True,
@@ -54,9 +53,9 @@ class Query(graphene.ObjectType):
         org_unit=graphene.ID(description="callers' (or owners') org unit and its sub-units"),
         service=graphene.ID(),
     )
-    known_errors = graphene.List(
-        graphene.NonNull(ProblemType),
-        required=True,
+    known_errors = ModelListField(
+        ProblemType,
+        limit=100,
         text=graphene.String(),
         applications=graphene.List(graphene.NonNull(graphene.ID)),
         components=graphene.List(graphene.NonNull(graphene.ID)),
@@ -73,23 +72,20 @@ class Query(graphene.ObjectType):
             resolve_global_id(ITComponent, c, "components", "ITComponentType")
             for c in components or []
         ]
-        found = search_known_errors(text=text or "", applications=apps, components=comps)
-        return ProblemType.filter_queryset(found, info)[:100]
+        # The field narrows the rows to what the reader may see and takes the first 100.
+        return search_known_errors(text=text or "", applications=apps, components=comps)
 
     @staticmethod
     def resolve_change_templates(root, info):
-        return ChangeTemplateType.filter_queryset(ChangeTemplate.objects.filter(active=True), info)
+        return ChangeTemplate.objects.filter(active=True)
 
     @staticmethod
     def resolve_freeze_windows(root, info):
-        return FreezeWindowType.filter_queryset(
-            FreezeWindow.objects.prefetch_related("applications", "services"), info
-        )
+        return FreezeWindow.objects.all()
 
     @staticmethod
     def resolve_service_levels(root, info):
-        queryset = ServiceLevel.objects.select_related("service", "calendar")
-        return ServiceLevelType.filter_queryset(queryset.prefetch_related("targets"), info)
+        return ServiceLevel.objects.all()
 
     @staticmethod
     def resolve_change_conflicts(root, info, from_, to, depth=None):

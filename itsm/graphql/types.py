@@ -22,7 +22,7 @@ from itsm.services import conflicts
 from itsm.services import incidents as incident_services
 from itsm.services.incidents import visible_incident_events, visible_incidents
 from itsm.services.requirements import visible_requirements
-from landkarte.graphql import BaseNodeType
+from landkarte.graphql import BaseNodeType, batched, request_graph
 
 
 class IncidentEventType(BaseNodeType):
@@ -52,6 +52,9 @@ class IncidentType(BaseNodeType):
         filterset_class = IncidentFilterSet
         interfaces = (relay.Node,)
 
+    # resolve_parent checks the parent's caller (incident_visible_to).
+    always_reads = ("caller_id",)
+
     @classmethod
     def filter_queryset(cls, queryset, info):
         return visible_incidents(info.context.user, super().filter_queryset(queryset, info))
@@ -75,13 +78,36 @@ class IncidentType(BaseNodeType):
 
     @staticmethod
     def resolve_known_errors(incident, info):
-        related = incident_services.related_for(incident)
-        return ProblemType.filter_queryset(related["known_errors"], info)
+        return _related(incident, info)["known_errors"]
 
     @staticmethod
     def resolve_related_open_incidents(incident, info):
-        related = incident_services.related_for(incident)
-        return IncidentType.filter_queryset(related["open_incidents"], info)
+        return _related(incident, info)["open_incidents"]
+
+
+def _related(incident, info) -> dict:
+    """related_for(incident), narrowed to what the reader may see; on a row of a list, for all
+    rows at once (related_for_many)."""
+
+    def compute(rows):
+        loaded = request_graph(info) if len(rows) > 1 else None
+        if loaded is None:
+            found = {}
+            for row in rows:
+                related = incident_services.related_for(row)
+                found[row.pk] = {
+                    "known_errors": ProblemType.filter_queryset(related["known_errors"], info),
+                    "open_incidents": IncidentType.filter_queryset(related["open_incidents"], info),
+                }
+            return found
+        return incident_services.related_for_many(
+            rows,
+            problems=ProblemType.filter_queryset(Problem.objects.all(), info),
+            open_incidents=IncidentType.filter_queryset(Incident.objects.all(), info),
+            loaded_graph=loaded,
+        )
+
+    return batched(info, incident, "related", compute)
 
 
 class ProblemType(BaseNodeType):
@@ -198,9 +224,28 @@ class ChangeType(BaseNodeType):
             for r in change_services.required_approvals(change)
         ]
 
+    # What the services read: required_approvals and conflicts use prefetched approvals and
+    # applications (with their owner teams) instead of querying per change.
+    field_reads = {
+        "required_approvals": (
+            "*",
+            "approvals__*",
+            "approvals__approver__*",
+            "applications__owner_team__*",
+        ),
+        "conflicts": ("*", "applications__*"),
+    }
+
     @staticmethod
     def resolve_conflicts(change, info, depth=None):
-        return [ConflictType.from_conflict(c) for c in conflicts.conflicts_for(change, depth)]
+        def compute(rows):
+            loaded = request_graph(info) if len(rows) > 1 else None
+            if loaded is None:
+                return {row.pk: conflicts.conflicts_for(row, depth) for row in rows}
+            return conflicts.conflicts_for_changes(rows, depth, graph=loaded, include_inactive=True)
+
+        found = batched(info, change, ("conflicts", depth), compute)
+        return [ConflictType.from_conflict(c) for c in found]
 
 
 class ServiceLevelTargetType(BaseNodeType):
@@ -261,6 +306,8 @@ class RequirementType(BaseNodeType):
         required=True,
         description="(business value + time criticality + risk reduction) / job size",
     )
+    # Relations to a requirement check who asked for it (requirement_visible_to).
+    always_reads = ("requested_by_id", "requesting_org_unit_id")
 
     @staticmethod
     def resolve_wsjf(requirement, info):

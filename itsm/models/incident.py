@@ -144,7 +144,14 @@ class Incident(BaseModel):
                 violation_error_message=_("A resolved incident needs a resolution."),
             ),
         ]
-        indexes = [models.Index(fields=["assigned_team", "state", "resolution_due"])]
+        indexes = [
+            # A team's queue: its open incidents by SLA deadline.
+            models.Index(fields=["assigned_team", "state", "resolution_due"]),
+            # The service-desk queue across teams: open incidents of some priorities, by SLA
+            # deadline (the states and priorities are equality lookups, the rows found are
+            # sorted).
+            models.Index(fields=["state", "priority", "resolution_due"], name="incident_queue_idx"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.title}"

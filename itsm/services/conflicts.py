@@ -254,15 +254,22 @@ def conflicts_for(change: Change, depth: int | None = None) -> list[Conflict]:
 
 
 def conflicts_for_changes(
-    changes, depth: int | None = None, graph: LoadedGraph | None = None
+    changes,
+    depth: int | None = None,
+    graph: LoadedGraph | None = None,
+    *,
+    include_inactive: bool = False,
 ) -> dict[int, list[Conflict]]:
     """change pk → what conflicts_for() finds, for many changes at once: one query for the
     active changes overlapping the period they span, one for their applications, a few for
     freeze windows, and the dependency walks in memory when `graph` (a LoadedGraph) is given.
-    Only changes that may still happen get conflicts; the others map to an empty list."""
+    Only changes that may still happen get conflicts, the others map to an empty list, unless
+    `include_inactive` (then every change with a window gets what conflicts_for() gives it)."""
     changes = list(changes)
     targets = [
-        change for change in changes if change.has_window and change.state not in INACTIVE_STATES
+        change
+        for change in changes
+        if change.has_window and (include_inactive or change.state not in INACTIVE_STATES)
     ]
     result = {change.pk: [] for change in changes}
     if targets:

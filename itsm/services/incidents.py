@@ -427,6 +427,81 @@ def related_for(incident: Incident) -> dict:
     }
 
 
+def related_for_many(
+    incidents, *, problems=None, open_incidents=None, loaded_graph=None
+) -> dict[int, dict]:
+    """incident pk → what related_for() finds (known errors and other open incidents, as
+    lists in the same order), for many incidents in a constant number of queries: their
+    applications and components, the dependency walks in `loaded_graph` (a
+    cmdb.graph.LoadedGraph; loaded here when not given), and one query each for the candidate
+    problems and incidents. `problems` and `open_incidents` narrow the candidates (to what a
+    reader may see, for instance)."""
+    from cmdb.graph import LoadedGraph
+
+    incidents = list(incidents)
+    ids = [incident.pk for incident in incidents]
+    apps_of = _related_ids(Incident.applications.through, "application_id", ids)
+    components_of = _related_ids(Incident.components.through, "itcomponent_id", ids)
+    loaded_graph = loaded_graph or LoadedGraph()
+    scope_of = {}
+    for pk in ids:
+        app_ids = apps_of.get(pk, set())
+        scope_of[pk] = app_ids | set(loaded_graph.dependencies(*app_ids, depth=None))
+    all_scope = set().union(*scope_of.values()) if scope_of else set()
+    all_components = set().union(*components_of.values()) if components_of else set()
+
+    problems = Problem.objects.all() if problems is None else problems
+    known_errors = list(
+        problems.filter(is_known_error=True)
+        .exclude(state__in=["closed", "cancelled"])
+        .filter(Q(applications__in=all_scope) | Q(components__in=all_components))
+        .distinct()
+    )
+    problem_ids = [problem.pk for problem in known_errors]
+    problem_apps = _related_ids(Problem.applications.through, "application_id", problem_ids,
+                                owner="problem_id")  # fmt: skip
+    problem_components = _related_ids(Problem.components.through, "itcomponent_id", problem_ids,
+                                      owner="problem_id")  # fmt: skip
+
+    open_incidents = Incident.objects.all() if open_incidents is None else open_incidents
+    candidates = list(
+        open_incidents.filter(state__in=OPEN_INCIDENT_STATES, applications__in=all_scope).distinct()
+    )
+    candidate_apps = _related_ids(
+        Incident.applications.through, "application_id", [c.pk for c in candidates]
+    )
+
+    result = {}
+    for pk in ids:
+        scope, components = scope_of[pk], components_of.get(pk, set())
+        result[pk] = {
+            "known_errors": [
+                problem
+                for problem in known_errors
+                if problem_apps.get(problem.pk, set()) & scope
+                or problem_components.get(problem.pk, set()) & components
+            ],
+            "open_incidents": [
+                other
+                for other in candidates
+                if other.pk != pk and candidate_apps.get(other.pk, set()) & scope
+            ],
+            "dependency_application_ids": scope - apps_of.get(pk, set()),
+        }
+    return result
+
+
+def _related_ids(through, column: str, owners: list[int], owner: str = "incident_id") -> dict:
+    """owner pk → the set of `column` in the m2m table `through`, for the given owners."""
+    found: dict[int, set[int]] = {}
+    if owners:
+        for owner_id, related_id in through.objects.filter(**{f"{owner}__in": owners}).values_list(
+            owner, column
+        ):
+            found.setdefault(owner_id, set()).add(related_id)
+    return found
+
+
 def can_work_on(user) -> bool:
     return has_role(user, *AGENT_ROLES)
 

@@ -2,10 +2,9 @@ import graphene
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from graphene import relay
-from query_optimizer import DjangoConnectionField
 
 from cmdb.models import Application, ITComponent, OrgUnit, Vendor
-from landkarte.graphql import resolve_global_id
+from landkarte.graphql import ConnectionField, resolve_global_id
 from landkarte.roles import can_read
 from sourcing.graphql.types import (
     AssessmentType,
@@ -38,11 +37,11 @@ def describe(source) -> str:
 
 
 class Query(graphene.ObjectType):
-    criteria_catalogues = DjangoConnectionField(CriteriaCatalogueType)
+    criteria_catalogues = ConnectionField(CriteriaCatalogueType)
     criteria_catalogue = relay.Node.Field(CriteriaCatalogueType)
-    assessments = DjangoConnectionField(AssessmentType)
+    assessments = ConnectionField(AssessmentType)
     assessment = relay.Node.Field(AssessmentType)
-    procurement_cases = DjangoConnectionField(ProcurementCaseType)
+    procurement_cases = ConnectionField(ProcurementCaseType)
     procurement_case = relay.Node.Field(ProcurementCaseType)
     sovereignty_risk = graphene.Field(
         SovereigntyRiskType,

@@ -34,6 +34,7 @@ class CriterionType(BaseNodeType):
         protection_class=graphene.String(required=True),
         description="knock-out minimum for a protection class (null: none)",
     )
+    field_reads = {"minimum_level": ("code", "catalogue__*")}
 
     @staticmethod
     def resolve_minimum_level(criterion, info, protection_class):
@@ -50,6 +51,7 @@ class CriteriaCatalogueType(BaseNodeType):
 
     scoring_rules = graphene.JSONString(description="the catalogue's scoring section")
     landscape_rules = graphene.JSONString(description="the catalogue's landscape section")
+    field_reads = {"scoring_rules": ("scoring",), "landscape_rules": ("landscape",)}
 
     @staticmethod
     def resolve_scoring_rules(catalogue, info):
@@ -118,6 +120,16 @@ class AssessmentType(BaseNodeType):
         ScoreType, required=True, protection_class=ProtectionClassArgument,
         description="score, grade, floor level and failed knock-outs as the catalogue defines",
     )  # fmt: skip
+
+    # score_assessment reads the answers with their criteria and the catalogue's criteria.
+    field_reads = {
+        "result": (
+            "*",
+            "answers__criterion__*",
+            "catalogue__*",
+            "catalogue__criteria__*",
+        ),
+    }
 
     @staticmethod
     def resolve_result(assessment, info, protection_class=None):
