@@ -673,7 +673,14 @@ class InterfaceConsumer(BaseModel):
                 violation_error_message=_("An application cannot consume its own interface."),
             ),
         ]
-        indexes = [models.Index(fields=["provider", "consumer"])]
+        # The dependency graph (cmdb.graph) walks both ways on these covering indexes:
+        # dependents() from a provider to its consumers, dependencies() and the shortest-path
+        # parents of dependents() from a consumer to its providers, without reading table rows;
+        # the interface is in them for the walks on a date (is the interface alive then?).
+        indexes = [
+            models.Index(fields=["provider", "consumer", "interface"]),
+            models.Index(fields=["consumer", "provider", "interface"]),
+        ]
 
     def __str__(self):
         return f"{self.consumer} consumes {self.interface}"
