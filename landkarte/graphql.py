@@ -1,6 +1,7 @@
 """The GraphQL kernel: a base object type that enforces read permissions, the fields that list
 rows (one query per list level, counting only when asked), computed fields batched over a list,
-a base mutation with typed field errors, and the view."""
+the fields of model instances inside a service's answer (loaded for the selection, one query
+per list level), a base mutation with typed field errors, and the view."""
 
 import json
 from functools import lru_cache, partial
@@ -23,6 +24,7 @@ from graphql import (
     GraphQLError,
     OperationType,
     execute,
+    get_named_type,
     get_operation_ast,
     validate_schema,
 )
@@ -32,6 +34,7 @@ from query_optimizer import DjangoConnectionField, DjangoListField, DjangoObject
 from query_optimizer.ast import get_model_field
 from query_optimizer.compiler import OptimizationCompiler
 from query_optimizer.fields import RelatedField
+from query_optimizer.filter_info import get_filter_info
 from query_optimizer.optimizer import QueryOptimizer
 from query_optimizer.prefetch_hack import evaluate_with_prefetch_hack
 from query_optimizer.utils import calculate_queryset_slice
@@ -265,7 +268,9 @@ def _batches(info) -> dict:
 
 
 def register_rows(info, rows: list):
-    """`rows` came in one list: a computed field on one of them is computed for them all."""
+    """`rows` came in one list: a computed field on one of them is computed for them all. Rows
+    are model instances, or plain objects holding instances (InstanceField), whose instances
+    are then loaded for them all."""
     if len(rows) > 1:
         index = _batches(info)["rows"]
         for row in rows:
@@ -303,6 +308,196 @@ def request_graph(info, as_of=None):
     if as_of not in graphs:
         graphs[as_of] = LoadedGraph(as_of)
     return graphs[as_of]
+
+
+# -- model instances inside computed answers ---------------------------------------------------
+#
+# A service's answer (an impact analysis, a dependency walk, change conflicts, a landscape
+# snapshot, a risk report...) holds model instances, or their ids, inside plain objects. The
+# GraphQL types of those answers declare them with InstanceField and InstanceListField. Resolved
+# on one object, such a field loads the instances of every object that object came with
+# (register_rows) at once, with load_selected: from the database again, narrowed by the type's
+# filter_queryset and optimized for exactly what the query selects below the field, like a root
+# list (one query per list level, however many objects and however deep the answer). A resolver
+# that builds such an answer registers the lists of plain objects it returns; what the service
+# loaded with its instances is not used.
+
+
+def _instance_type(info):
+    """The model type (BaseNodeType) of the rows that info's field returns."""
+    return get_named_type(info.return_type).graphene_type
+
+
+def _as_is(value) -> bool:
+    """A model instance that is no row of the database as it is now (a historical record as it
+    was then, or one never saved): it is used as given, only its relations are loaded."""
+    return isinstance(value, models.Model) and value._state.adding
+
+
+def _pk(value):
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _narrows(node_type) -> bool:
+    """Whether the type's filter_queryset narrows the rows beyond the read permission."""
+    own = getattr(node_type.filter_queryset, "__func__", None)
+    return own is not BaseNodeType.filter_queryset.__func__
+
+
+def visible_pks(node_type, pks, info) -> set:
+    """The pks among `pks` of the rows of `node_type` the reader may see (its filter_queryset);
+    without a query when the type narrows nothing beyond the read permission."""
+    pks = set(pks)
+    if not pks or not can_read(info.context.user):
+        return set()
+    if not _narrows(node_type):
+        return pks
+    visible = node_type.filter_queryset(
+        node_type._meta.model._default_manager.filter(pk__in=pks), info
+    )
+    return set(visible.values_list("pk", flat=True))
+
+
+def _compile(info, node_type, queryset):
+    max_complexity = getattr(node_type._meta, "max_complexity", None)
+    return OptimizationCompiler(info, max_complexity=max_complexity).compile(queryset)
+
+
+def _load_as_is(info, node_type, instances: list) -> list:
+    """`instances` (no rows as they are now) that the reader may see, with the relations the
+    selection asks for loaded into them: one query per relation and level (to-one relations
+    too, which the rows of a query would have joined)."""
+    visible = visible_pks(node_type, {instance.pk for instance in instances}, info)
+    instances = [instance for instance in instances if instance.pk in visible]
+    model = node_type._meta.model
+    optimizer = _compile(info, node_type, model._default_manager.all()) if instances else None
+    if optimizer is None:
+        return instances
+    children = get_filter_info(info, model).get("children", {})
+    lookups = []
+    for name, child in optimizer.select_related.items():
+        nested = children.get(name, {})
+        results = child.process(child.model._default_manager.all(), nested)
+        lookups.append(Prefetch(name, child.optimize(results, nested)))
+    for name, child in optimizer.prefetch_related.items():
+        if child.model is None:  # a generic relation: the library prefetches it by name
+            lookups.append(child.name)
+            continue
+        nested = children.get(name, {})
+        results = child.process(child.model._default_manager.all(), nested)
+        lookups.append(child.process_prefetch(name, results, nested))
+    if lookups:
+        evaluate_with_prefetch_hack(_Prefetching(instances, lookups))
+    return instances
+
+
+def load_selected(info, values) -> dict:
+    """The model instances (or ids) `values`, of the type that info's field returns, as {pk:
+    instance}, loaded for what the query selects below that field: one query for the rows,
+    narrowed by the type's filter_queryset (what the reader may not see is left out), with
+    their to-one relations joined, and one per to-many relation (into lists, as on root lists)
+    at every level. Instances that are no rows as they are now (historical records) are kept
+    as given and only their relations are loaded. The rows are registered (register_rows): a
+    computed field on one of them is computed for all."""
+    node_type = _instance_type(info)
+    model = node_type._meta.model
+    pks, as_is = set(), {}
+    for value in values:
+        if value is None:
+            continue
+        if _as_is(value):
+            as_is[value.pk] = value
+        else:
+            pks.add(_pk(value))
+    rows = []
+    if pks:
+        queryset = node_type.get_queryset(
+            model._default_manager.filter(pk__in=pks).order_by(), info
+        )
+        optimizer = _compile(info, node_type, queryset)
+        if optimizer is not None:
+            queryset = optimizer.optimize_queryset(queryset)
+        rows = evaluate_with_prefetch_hack(queryset)
+    if as_is:
+        rows += _load_as_is(info, node_type, list(as_is.values()))
+    register_rows(info, rows)
+    return {row.pk: row for row in rows}
+
+
+def _values(value) -> list:
+    """What an instance field holds, as a list: an instance or an id, a list of them, or a
+    queryset (of which the ids are read)."""
+    if value is None:
+        return []
+    if isinstance(value, models.QuerySet):
+        return list(value.values_list("pk", flat=True))
+    if isinstance(value, list | tuple):
+        return value
+    return [value]
+
+
+def _loaded(info, root, values: list, get, kwargs) -> dict:
+    """load_selected for the `values` of info's field on `root` and for those on every object
+    `root` came with (batch_rows, read with `get`), once per request."""
+    rows = batch_rows(info, root)
+    if len(rows) == 1:
+        return load_selected(info, values)
+    results = _batches(info)["results"]
+    key = ("instances", *map(id, info.field_nodes), id(rows))
+    loaded = results.get(key)
+    if loaded is None:
+        every = [
+            value
+            for row in rows
+            for value in (values if row is root else _values(get(row, info, **kwargs)))
+        ]
+        loaded = results[key] = load_selected(info, every)
+    return loaded
+
+
+def _pick(loaded: dict, value):
+    row = loaded.get(_pk(value))
+    if row is not None and _as_is(value) and row is not value:
+        return None  # another record with this pk
+    return row
+
+
+class InstanceField(graphene.Field):
+    """A model instance, or its id, held by a plain object (see load_selected): loaded for the
+    query's selection, together with the same field of the objects it came with. Null when the
+    reader may not see it: a resolver that builds objects for a required field leaves out
+    those whose instance is hidden (visible_pks)."""
+
+    def wrap_resolve(self, parent_resolver):
+        get = super().wrap_resolve(parent_resolver)
+
+        def resolve(root, info, **kwargs):
+            value = get(root, info, **kwargs)
+            if value is None:
+                return None
+            return _pick(_loaded(info, root, [value], get, kwargs), value)
+
+        return resolve
+
+
+class InstanceListField(graphene.Field):
+    """A list of model instances (or ids, or a queryset) held by a plain object, loaded like
+    InstanceField's; in the given order, without the ones the reader may not see."""
+
+    def __init__(self, type_, *args, **kwargs):
+        super().__init__(graphene.List(graphene.NonNull(type_)), *args, **kwargs)
+
+    def wrap_resolve(self, parent_resolver):
+        get = super().wrap_resolve(parent_resolver)
+
+        def resolve(root, info, **kwargs):
+            values = _values(get(root, info, **kwargs))
+            if not values:
+                return values
+            loaded = _loaded(info, root, values, get, kwargs)
+            return [row for row in map(partial(_pick, loaded), values) if row is not None]
+
+        return resolve
 
 
 class CountableConnection(graphene.relay.Connection):

@@ -18,35 +18,43 @@ from cmdb.graphql.types import (
 )
 from cmdb.models import Application, Interface, ITComponent, OrgUnit, Vendor
 from itsm.graphql.types import ChangeType, IncidentType
-from landkarte.graphql import resolve_global_id
+from landkarte.graphql import (
+    InstanceField,
+    InstanceListField,
+    register_rows,
+    resolve_global_id,
+    visible_pks,
+)
 from landkarte.roles import can_read
 
 
 class ImpactStartType(graphene.ObjectType):
-    application = graphene.Field(ApplicationType, required=True)
+    application = InstanceField(ApplicationType, required=True)
     reason = graphene.String(required=True, description="self, uses component or supplied by")
 
 
 class ImpactedApplicationType(graphene.ObjectType):
-    application = graphene.Field(ApplicationType, required=True)
+    application = InstanceField(ApplicationType, required=True)
     depth = graphene.Int(required=True, description="0 = a starting application")
-    path = graphene.List(graphene.NonNull(ApplicationType), required=True)
+    path = InstanceListField(ApplicationType, required=True)
 
 
 class ImpactType(graphene.ObjectType):
+    # The model instances in it (here and in its lists) are loaded for the query's selection,
+    # one query per list level (InstanceField), whatever the depth of the analysis.
     starts = graphene.List(graphene.NonNull(ImpactStartType), required=True)
     applications = graphene.List(graphene.NonNull(ImpactedApplicationType), required=True)
-    services = graphene.List(graphene.NonNull(ServiceType), required=True)
-    org_units = graphene.List(graphene.NonNull(OrgUnitType), required=True)
-    open_incidents = graphene.List(graphene.NonNull(IncidentType), required=True)
-    scheduled_changes = graphene.List(graphene.NonNull(ChangeType), required=True)
+    services = InstanceListField(ServiceType, required=True)
+    org_units = InstanceListField(OrgUnitType, required=True)
+    open_incidents = InstanceListField(IncidentType, required=True)
+    scheduled_changes = InstanceListField(ChangeType, required=True)
 
 
 class LifecycleConflictType(graphene.ObjectType):
-    application = graphene.Field(ApplicationType, required=True)
+    application = InstanceField(ApplicationType, required=True)
     kind = graphene.String(required=True, description="application or component")
-    dependency_application = graphene.Field(ApplicationType)
-    dependency_component = graphene.Field(ITComponentType)
+    dependency_application = InstanceField(ApplicationType)
+    dependency_component = InstanceField(ITComponentType)
     dependency_end_of_life = graphene.Date(required=True)
     application_end_of_life = graphene.Date(description="null: no end planned")
     depth = graphene.Int()
@@ -67,9 +75,9 @@ class LifecycleConflictType(graphene.ObjectType):
 class LifecycleReportType(graphene.ObjectType):
     end_of_life = graphene.Date()
     earliest_component_end_of_life = graphene.Date()
-    earliest_components = graphene.List(graphene.NonNull(ITComponentType), required=True)
+    earliest_components = InstanceListField(ITComponentType, required=True)
     earliest_dependency_end_of_life = graphene.Date()
-    earliest_dependencies = graphene.List(graphene.NonNull(ApplicationType), required=True)
+    earliest_dependencies = InstanceListField(ApplicationType, required=True)
     conflicts = graphene.List(graphene.NonNull(LifecycleConflictType), required=True)
 
 
@@ -78,9 +86,9 @@ class SnapshotType(graphene.ObjectType):
     source = graphene.String(
         required=True, description="history (as recorded then) or plan (lifecycle dates)"
     )
-    applications = graphene.List(graphene.NonNull(ApplicationType), required=True)
-    interfaces = graphene.List(graphene.NonNull(InterfaceType), required=True)
-    scheduled_changes = graphene.List(graphene.NonNull(ChangeType), required=True)
+    applications = InstanceListField(ApplicationType, required=True)
+    interfaces = InstanceListField(InterfaceType, required=True)
+    scheduled_changes = InstanceListField(ChangeType, required=True)
 
 
 class ChangedRecordType(graphene.ObjectType):
@@ -92,26 +100,11 @@ class ChangedRecordType(graphene.ObjectType):
 
 
 class LandscapeDiffType(graphene.ObjectType):
-    appeared_applications = graphene.List(graphene.NonNull(ApplicationType), required=True)
-    disappeared_applications = graphene.List(graphene.NonNull(ApplicationType), required=True)
-    appeared_interfaces = graphene.List(graphene.NonNull(InterfaceType), required=True)
-    disappeared_interfaces = graphene.List(graphene.NonNull(InterfaceType), required=True)
+    appeared_applications = InstanceListField(ApplicationType, required=True)
+    disappeared_applications = InstanceListField(ApplicationType, required=True)
+    appeared_interfaces = InstanceListField(InterfaceType, required=True)
+    disappeared_interfaces = InstanceListField(InterfaceType, required=True)
     changed = graphene.List(graphene.NonNull(ChangedRecordType), required=True)
-
-
-def _visible(node_type, objects, info) -> list:
-    """`objects` narrowed to what the reader may see (the type's filter_queryset)."""
-    objects = list(objects)
-    if not objects:
-        return []
-    model = node_type._meta.model
-    pks = {obj.pk for obj in objects}
-    visible = set(
-        node_type.filter_queryset(model._default_manager.filter(pk__in=pks), info).values_list(
-            "pk", flat=True
-        )
-    )
-    return [obj for obj in objects if obj.pk in visible]
 
 
 def _split(records, model):
@@ -166,15 +159,25 @@ class Query(graphene.ObjectType):
         type_name = {"component": "ITComponentType"}.get(name, f"{model.__name__}Type")
         subject = resolve_global_id(model, global_id, name, type_name)
         impact = impact_analysis(**{name: subject}, depth=depth, as_of=as_of)
-        apps = {item.application.pk: item.application for item in impact.applications}
+        # The instances are loaded again for the selection, by their ids (InstanceField), and
+        # hidden ones (incidents) are left out there.
+        ids = visible_pks(ApplicationType, impact.application_ids, info)
+        starts = [
+            ImpactStartType(application=s.application_id, reason=s.reason)
+            for s in impact.starts
+            if s.application_id in ids
+        ]
+        applications = [
+            ImpactedApplicationType(application=i.application, depth=i.depth, path=i.path)
+            for i in impact.applications
+            if i.application.pk in ids
+        ]
+        register_rows(info, starts)
+        register_rows(info, applications)
         return ImpactType(
-            starts=[ImpactStartType(application=apps[s.application_id], reason=s.reason)
-                    for s in impact.starts if s.application_id in apps],
-            applications=[ImpactedApplicationType(application=i.application, depth=i.depth,
-                                                  path=i.path) for i in impact.applications],
+            starts=starts, applications=applications,
             services=impact.services, org_units=impact.org_units,
-            open_incidents=_visible(IncidentType, impact.open_incidents, info),
-            scheduled_changes=_visible(ChangeType, impact.scheduled_changes, info),
+            open_incidents=impact.open_incidents, scheduled_changes=impact.scheduled_changes,
         )  # fmt: skip
 
     @staticmethod
@@ -183,13 +186,15 @@ class Query(graphene.ObjectType):
             return None
         app = resolve_global_id(Application, application, "application", "ApplicationType")
         report = lifecycle_analysis(app, on=on)
+        conflicts = [LifecycleConflictType.from_conflict(c) for c in report.conflicts]
+        register_rows(info, conflicts)
         return LifecycleReportType(
             end_of_life=report.end_of_life,
             earliest_component_end_of_life=report.earliest_component_end_of_life,
             earliest_components=report.earliest_components,
             earliest_dependency_end_of_life=report.earliest_dependency_end_of_life,
             earliest_dependencies=report.earliest_dependencies,
-            conflicts=[LifecycleConflictType.from_conflict(c) for c in report.conflicts],
+            conflicts=conflicts,
         )
 
     @staticmethod
@@ -200,7 +205,9 @@ class Query(graphene.ObjectType):
         first = 100 if first is None else max(first, 0)
         offset = 0 if offset is None else max(offset, 0)
         page = lifecycle_conflicts(on=on)[offset : offset + first]
-        return [LifecycleConflictType.from_conflict(c) for c in page]
+        conflicts = [LifecycleConflictType.from_conflict(c) for c in page]
+        register_rows(info, conflicts)
+        return conflicts
 
     @staticmethod
     def resolve_landscape_as_of(root, info, at):
@@ -246,7 +253,7 @@ class GovernanceFindingType(graphene.ObjectType):
     subject_name = graphene.String(required=True)
     message = graphene.String(required=True)
     hint = graphene.String(required=True)
-    org_unit = graphene.Field(OrgUnitType)
+    org_unit = InstanceField(OrgUnitType)
 
 
 class GovernanceRuleType(graphene.ObjectType):
@@ -276,8 +283,7 @@ class GovernanceQuery(graphene.ObjectType):
             findings = run_rules(on=as_of, rules=rule or None, severity=severity, org_unit=unit)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
-        units = OrgUnit.objects.in_bulk({f.org_unit_id for f in findings if f.org_unit_id})
-        return [
+        answers = [
             GovernanceFindingType(
                 rule=f.rule,
                 severity=f.severity,
@@ -286,10 +292,12 @@ class GovernanceQuery(graphene.ObjectType):
                 subject_name=f.subject_name,
                 message=f.message,
                 hint=f.hint,
-                org_unit=units.get(f.org_unit_id),
+                org_unit=f.org_unit_id,  # loaded for the selection (InstanceField)
             )  # fmt: skip
             for f in findings
         ]
+        register_rows(info, answers)
+        return answers
 
     @staticmethod
     def resolve_governance_rules(root, info):

@@ -10,7 +10,7 @@ from architecture.graphql.types import (
     TechnologyStandardType,
 )
 from architecture.services.radar import radar
-from landkarte.graphql import ConnectionField
+from landkarte.graphql import ConnectionField, register_rows
 from landkarte.roles import can_read
 
 
@@ -33,4 +33,6 @@ class Query(graphene.ObjectType):
     def resolve_tech_radar(root, info, on=None):
         if not can_read(info.context.user):
             return []
-        return radar(on)
+        entries = radar(on)
+        register_rows(info, entries)  # their instances load together (InstanceField)
+        return entries

@@ -17,7 +17,7 @@ from architecture.models import (
     TechnologyStandard,
 )
 from cmdb.graphql.types import ITComponentType
-from landkarte.graphql import BaseNodeType
+from landkarte.graphql import BaseNodeType, InstanceField
 
 
 class CapabilityType(BaseNodeType):
@@ -96,7 +96,8 @@ class StandardExceptionType(BaseNodeType):
 class RadarEntryType(graphene.ObjectType):
     """One blip on the tech radar: a component or a category with its status on a date."""
 
-    component = graphene.Field(ITComponentType)
-    category = graphene.Field(TechCategoryType)
+    # Loaded for the query's selection, for all entries at once (InstanceField).
+    component = InstanceField(ITComponentType)
+    category = InstanceField(TechCategoryType)
     status = graphene.String(required=True)
-    standard = graphene.Field(TechnologyStandardType, required=True)
+    standard = InstanceField(TechnologyStandardType, required=True)

@@ -31,7 +31,15 @@ from cmdb.models import (
     Team,
     Vendor,
 )
-from landkarte.graphql import BaseNodeType, batched, request_graph
+from landkarte.graphql import (
+    BaseNodeType,
+    InstanceField,
+    InstanceListField,
+    batched,
+    register_rows,
+    request_graph,
+    visible_pks,
+)
 
 LifecyclePhaseEnum = graphene.Enum.from_enum(LifecyclePhase, name="LifecyclePhase")
 TimeClassEnum = graphene.Enum.from_enum(TimeClass, name="TimeClass")
@@ -241,10 +249,10 @@ class SoftwarePackageType(BaseNodeType):
 class DependencyType(graphene.ObjectType):
     """An application reached through interfaces, with its distance and one shortest path."""
 
-    application = graphene.Field(lambda: ApplicationType, required=True)
+    application = InstanceField(lambda: ApplicationType, required=True)
     depth = graphene.Int(required=True, description="1 = direct")
-    path = graphene.List(
-        graphene.NonNull(lambda: ApplicationType),
+    path = InstanceListField(
+        lambda: ApplicationType,
         required=True,
         description="applications from the start (excluded) to this one (included)",
     )
@@ -262,8 +270,8 @@ def _graph_field(description):
 
 def _resolve_graph(forwards: bool, application, info, depth, as_of):
     """dependencies (forwards) or dependents of `application`; on a row of a list, for all rows
-    at once: the walks run in the request's LoadedGraph (one query), and one query loads the
-    applications on all the paths."""
+    at once: the walks run in the request's LoadedGraph (one query). The applications (and the
+    paths) of all rows are loaded together, for what the query selects (InstanceField)."""
 
     def compute(rows):
         loaded = request_graph(info, as_of) if len(rows) > 1 else None
@@ -274,20 +282,17 @@ def _resolve_graph(forwards: bool, application, info, depth, as_of):
             walk = graph.dependencies if forwards else graph.dependents
             nodes = {row.pk: walk(row, depth=depth, as_of=as_of) for row in rows}
         ids = {app_id for found in nodes.values() for node in found for app_id in node.path}
-        queryset = ApplicationType.filter_queryset(Application.objects.all(), info)
-        apps = queryset.select_related("vendor", "owner_org_unit").in_bulk(ids) if ids else {}
-        return {
+        visible = visible_pks(ApplicationType, ids, info)
+        answers = {
             pk: [
-                DependencyType(
-                    application=apps[node.application_id],
-                    depth=node.depth,
-                    path=[apps[app_id] for app_id in node.path],
-                )
+                DependencyType(application=node.application_id, depth=node.depth, path=node.path)
                 for node in found
-                if node.application_id in apps
+                if node.application_id in visible
             ]
             for pk, found in nodes.items()
         }
+        register_rows(info, [item for items in answers.values() for item in items])
+        return answers
 
     key = ("dependencies" if forwards else "dependents", depth, as_of)
     return batched(info, application, key, compute)

@@ -20,7 +20,7 @@ from itsm.services.conflicts import change_conflicts
 from itsm.services.incidents import sees_all_incidents
 from itsm.services.kpis import compute_kpis
 from itsm.services.problems import search_known_errors
-from landkarte.graphql import ConnectionField, ModelListField, resolve_global_id
+from landkarte.graphql import ConnectionField, ModelListField, register_rows, resolve_global_id
 from landkarte.roles import can_read
 
 
@@ -91,7 +91,9 @@ class Query(graphene.ObjectType):
     def resolve_change_conflicts(root, info, from_, to, depth=None):
         if not can_read(info.context.user):
             return []
-        return [ConflictType.from_conflict(c) for c in change_conflicts(from_, to, depth)]
+        found = [ConflictType.from_conflict(c) for c in change_conflicts(from_, to, depth)]
+        register_rows(info, found)  # their changes and applications load together
+        return found
 
     @staticmethod
     def resolve_kpis(root, info, from_, to, org_unit=None, service=None):

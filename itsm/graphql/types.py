@@ -22,7 +22,14 @@ from itsm.services import conflicts
 from itsm.services import incidents as incident_services
 from itsm.services.incidents import visible_incident_events, visible_incidents
 from itsm.services.requirements import visible_requirements
-from landkarte.graphql import BaseNodeType, batched, request_graph
+from landkarte.graphql import (
+    BaseNodeType,
+    InstanceField,
+    InstanceListField,
+    batched,
+    register_rows,
+    request_graph,
+)
 
 
 class IncidentEventType(BaseNodeType):
@@ -59,12 +66,13 @@ class IncidentType(BaseNodeType):
     def filter_queryset(cls, queryset, info):
         return visible_incidents(info.context.user, super().filter_queryset(queryset, info))
 
-    known_errors = graphene.List(
-        graphene.NonNull(lambda: ProblemType), required=True,
+    # Loaded for the query's selection, for all incidents of a list at once (InstanceListField).
+    known_errors = InstanceListField(
+        lambda: ProblemType, required=True,
         description="known errors on the affected applications and what they depend on",
     )  # fmt: skip
-    related_open_incidents = graphene.List(
-        graphene.NonNull(lambda: IncidentType), required=True,
+    related_open_incidents = InstanceListField(
+        lambda: IncidentType, required=True,
         description="other open incidents on the affected applications and their dependencies",
     )  # fmt: skip
 
@@ -163,14 +171,14 @@ class RequiredApprovalType(graphene.ObjectType):
 
 
 class ConflictType(graphene.ObjectType):
+    # The changes, freeze windows and applications are loaded for the query's selection, for
+    # all conflicts of a list at once (InstanceField): a resolver registers the list.
     kind = graphene.String(required=True, description="same_application, "
                            "dependent_application or freeze_window")  # fmt: skip
-    change = graphene.Field(lambda: ChangeType, required=True)
-    other_change = graphene.Field(lambda: ChangeType)
-    freeze_window = graphene.Field(FreezeWindowType)
-    applications = graphene.List(
-        graphene.NonNull("cmdb.graphql.types.ApplicationType"), required=True
-    )
+    change = InstanceField(lambda: ChangeType, required=True)
+    other_change = InstanceField(lambda: ChangeType)
+    freeze_window = InstanceField(FreezeWindowType)
+    applications = InstanceListField("cmdb.graphql.types.ApplicationType", required=True)
     path = graphene.List(graphene.NonNull(graphene.ID), required=True,
                          description="application ids linking the two changes")  # fmt: skip
     message = graphene.String(required=True)
@@ -241,11 +249,16 @@ class ChangeType(BaseNodeType):
         def compute(rows):
             loaded = request_graph(info) if len(rows) > 1 else None
             if loaded is None:
-                return {row.pk: conflicts.conflicts_for(row, depth) for row in rows}
-            return conflicts.conflicts_for_changes(rows, depth, graph=loaded, include_inactive=True)
+                found = {row.pk: conflicts.conflicts_for(row, depth) for row in rows}
+            else:
+                found = conflicts.conflicts_for_changes(
+                    rows, depth, graph=loaded, include_inactive=True
+                )
+            answers = {pk: [ConflictType.from_conflict(c) for c in cs] for pk, cs in found.items()}
+            register_rows(info, [answer for items in answers.values() for answer in items])
+            return answers
 
-        found = batched(info, change, ("conflicts", depth), compute)
-        return [ConflictType.from_conflict(c) for c in found]
+        return batched(info, change, ("conflicts", depth), compute)
 
 
 class ServiceLevelTargetType(BaseNodeType):

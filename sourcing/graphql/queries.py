@@ -96,13 +96,17 @@ class Query(graphene.ObjectType):
         if not can_read(info.context.user):
             return None
         unit = resolve_global_id(OrgUnit, org_unit, "orgUnit", "OrgUnitType") if org_unit else None
-        return SovereigntyRiskType.from_risk(landscape.sovereignty_risk(org_unit=unit, on=on))
+        risk = SovereigntyRiskType.from_risk(landscape.sovereignty_risk(org_unit=unit, on=on))
+        return SovereigntyRiskType.register(info, [risk])[0]
 
     @staticmethod
     def resolve_sovereignty_risk_by_org_unit(root, info, level=1):
         if not can_read(info.context.user):
             return []
-        return [
-            SovereigntyRiskType.from_risk(entry.risk)
-            for entry in landscape.sovereignty_risk_by_org_unit(level)
-        ]
+        return SovereigntyRiskType.register(
+            info,
+            [
+                SovereigntyRiskType.from_risk(entry.risk)
+                for entry in landscape.sovereignty_risk_by_org_unit(level)
+            ],
+        )

@@ -2,7 +2,7 @@ import graphene
 from graphene import relay
 
 from itsm.services.requirements import requirement_visible_to
-from landkarte.graphql import BaseNodeType
+from landkarte.graphql import BaseNodeType, InstanceField, InstanceListField, register_rows
 from sourcing.filtersets import (
     AssessmentFilterSet,
     CriteriaCatalogueFilterSet,
@@ -220,7 +220,7 @@ class ProcurementCaseType(BaseNodeType):
 
 
 class VendorShareType(graphene.ObjectType):
-    vendor = graphene.Field("cmdb.graphql.types.VendorType", required=True)
+    vendor = InstanceField("cmdb.graphql.types.VendorType", required=True)
     name = graphene.String(required=True)
     jurisdiction = graphene.String(required=True)
     is_eu = graphene.Boolean(required=True)
@@ -241,9 +241,7 @@ class BlastRadiusType(graphene.ObjectType):
     kind = graphene.String(required=True, description="vendor or platform")
     name = graphene.String(required=True)
     critical_count = graphene.Int(required=True, description="critical applications that stop")
-    critical_applications = graphene.List(
-        graphene.NonNull("cmdb.graphql.types.ApplicationType"), required=True
-    )
+    critical_applications = InstanceListField("cmdb.graphql.types.ApplicationType", required=True)
     application_count = graphene.Int(required=True)
 
 
@@ -256,9 +254,11 @@ class AlertType(graphene.ObjectType):
 
 
 class SovereigntyRiskType(graphene.ObjectType):
+    # The vendors, applications and org units in it are loaded for the query's selection,
+    # for all objects of a list at once (InstanceField): `register` registers the lists.
     catalogue = graphene.String(required=True)
     on = graphene.Date(required=True)
-    org_unit = graphene.Field("cmdb.graphql.types.OrgUnitType")
+    org_unit = InstanceField("cmdb.graphql.types.OrgUnitType")
     application_count = graphene.Int(required=True)
     total_weight = graphene.Float(required=True)
     unattributed_count = graphene.Int(required=True, description="applications without vendor")
@@ -275,30 +275,31 @@ class SovereigntyRiskType(graphene.ObjectType):
     alerts = graphene.List(graphene.NonNull(AlertType), required=True)
 
     @staticmethod
+    def register(info, risks: list) -> list:
+        """`risks` (SovereigntyRiskType) with their lists registered, across all of them: the
+        instances in them load together."""
+        register_rows(info, risks)
+        register_rows(info, [share for risk in risks for share in risk.vendor_shares])
+        register_rows(info, [b for risk in risks for b in risk.vendor_blast_radius])
+        register_rows(info, [b for risk in risks for b in risk.platform_blast_radius])
+        return risks
+
+    @staticmethod
     def from_risk(risk):
-        from cmdb.models import Application, OrgUnit, Vendor
-
-        app_ids = {pk for b in risk.vendor_blast_radius + risk.platform_blast_radius
-                   for pk in b.critical_application_ids}  # fmt: skip
-        apps = Application.objects.in_bulk(app_ids)
-        vendors = Vendor.objects.in_bulk([s.vendor_id for s in risk.vendor_shares])
-
         def radius(b):
             return BlastRadiusType(
                 kind=b.kind, name=b.name, critical_count=b.critical_count,
-                critical_applications=[apps[pk] for pk in b.critical_application_ids],
+                critical_applications=b.critical_application_ids,
                 application_count=b.application_count,
             )  # fmt: skip
 
         return SovereigntyRiskType(
-            catalogue=risk.catalogue, on=risk.on,
-            org_unit=OrgUnit.objects.filter(pk=risk.org_unit_id).first()
-            if risk.org_unit_id else None,
+            catalogue=risk.catalogue, on=risk.on, org_unit=risk.org_unit_id,
             application_count=risk.application_count, total_weight=risk.total_weight,
             unattributed_count=risk.unattributed_count,
             unattributed_share=risk.unattributed_share,
             vendor_shares=[
-                VendorShareType(vendor=vendors[s.vendor_id], name=s.name,
+                VendorShareType(vendor=s.vendor_id, name=s.name,
                                 jurisdiction=s.jurisdiction, is_eu=s.is_eu, weight=s.weight,
                                 share=s.share, application_count=s.application_count)
                 for s in risk.vendor_shares

@@ -1,6 +1,7 @@
 """Dependency graph benchmarks (issue 9): the transitive dependents of the most depended-on
 application against networkx on a graph already in memory, the same with depths and paths, and
-the impact analysis of the vendor with the most applications at several depths.
+the impact analysis of the vendor with the most applications at several depths, as a service
+call and as a GraphQL request with a nested selection.
 
 The application is the one with the most transitive dependents, computed exactly (on the
 condensation of the graph), ties broken by the most direct consumers: the question an architect
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import datetime
 import gc
+import json
 import time
 from contextlib import contextmanager
 
 import networkx as nx
 from django.db.models import Count
+from django.test import Client
+from graphql_relay import to_global_id
 
 from architecture.services.impact import impact_analysis
 from cmdb import graph
@@ -245,4 +249,75 @@ def impact_by_top_vendor(ctx: Context) -> list[Result]:
     ]
 
 
-BENCHMARKS = [transitive_dependents, impact_by_top_vendor]
+IMPACT_REQUEST_DEPTHS = [1, None]
+IMPACT_REQUEST = """query($vendor: ID!, $depth: Int) {
+  impactAnalysis(vendor: $vendor, depth: $depth) {
+    starts { reason application { name } }
+    applications { depth path { name }
+      application { name vendor { name } ownerOrgUnit { name } ownerTeam { name } } }
+    services { name ownerTeam { name } }
+    orgUnits { name parent { name } }
+    openIncidents { number assignedTeam { name } }
+    scheduledChanges { number ownerTeam { name } }
+  }
+}"""
+
+
+def impact_request_by_top_vendor(ctx: Context) -> list[Result]:
+    """The same analysis as a GraphQL request (django.test.Client, signed in), with to-one
+    relations below the applications, services, org units and tickets: the instances are
+    loaded for the selection once per list level, so the queries do not depend on the depth."""
+    vendor = Vendor.objects.annotate(n=Count("applications")).order_by("-n", "pk").first()
+    client = Client()
+    client.force_login(ctx.user("admin"))
+
+    def post(depth):
+        payload = json.dumps(
+            {
+                "query": IMPACT_REQUEST,
+                "variables": {"vendor": to_global_id("VendorType", vendor.pk), "depth": depth},
+            }
+        )
+        response = client.post("/graphql/", payload, content_type="application/json", secure=True)
+        assert response.status_code == 200, response.content[:500]
+        return response
+
+    gc.collect()
+    by_depth = {}
+    for depth in IMPACT_REQUEST_DEPTHS:
+        run = timeit(lambda d=depth: post(d), repeats=ctx.repeats)
+        response, sql = capture_queries(lambda d=depth: post(d))
+        body = json.loads(response.content)
+        assert "errors" not in body, body["errors"]
+        impact = body["data"]["impactAnalysis"]
+        by_depth[str(depth)] = {
+            "ms": round(run.ms, 1),
+            "min_ms": round(run.minimum * 1000, 1),
+            "queries": len(sql),
+            "applications": len(impact["applications"]),
+            "response_bytes": len(response.content),
+        }
+    counts = {entry["queries"] for entry in by_depth.values()}
+    unlimited, first = by_depth["None"], by_depth["1"]
+    return [
+        Result(
+            name="impact analysis request (GraphQL, nested selection) of the same vendor "
+            "(unlimited depth)",
+            figure=unlimited["ms"],
+            unit="ms",
+            target="queries independent of depth",
+            met=len(counts) == 1,
+            comparison=first["ms"],
+            comparison_label="ms at depth 1",
+            ratio=round(ratio(unlimited["ms"], first["ms"]), 2),
+            queries=unlimited["queries"],
+            details={
+                "vendor": {"id": vendor.pk, "name": vendor.name, "applications": vendor.n},
+                "queries_by_depth": {depth: entry["queries"] for depth, entry in by_depth.items()},
+                "by_depth": by_depth,
+            },
+        )
+    ]
+
+
+BENCHMARKS = [transitive_dependents, impact_by_top_vendor, impact_request_by_top_vendor]

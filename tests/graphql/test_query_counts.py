@@ -18,6 +18,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
@@ -419,3 +420,164 @@ def test_no_count_query_unless_total_count_is_selected(post):
     body, sql = post("{ applications(first: 3) { totalCount edges { node { name } } } }")
     assert body["data"]["applications"]["totalCount"] == Application.objects.count()
     assert len([q for q in sql if "COUNT(" in q]) == 1
+
+
+# -- analysis fields: answers holding model instances -------------------------------------------
+#
+# Lifecycle conflicts, the tech radar, governance findings, sovereignty risk and an incident's
+# known errors are plain objects (or lists) holding instances a service produced. Asked for
+# with relations below the instances, what the selection adds to the same field with scalars
+# only (the service's own queries, which may depend on its input, cancel out) must not grow
+# with the rows: the instances are loaded again for the selection, one query per list level.
+# (Impact analysis, dependency walks, change conflicts and time travel: see
+# test_analysis_query_counts.py.)
+
+
+def _lifecycle_subjects():
+    """(few, many): the applications with the fewest and the most lifecycle conflicts among
+    those whose report has every list filled and conflicts of both kinds."""
+    from architecture.services.lifecycle import lifecycle_analysis
+
+    candidates = []
+    for app in Application.objects.order_by("pk"):
+        report = lifecycle_analysis(app)
+        kinds = {conflict.kind for conflict in report.conflicts}
+        if report.earliest_components and report.earliest_dependencies and len(kinds) == 2:
+            candidates.append((len(report.conflicts), app.pk))
+    assert len(candidates) >= 2
+    (_few, few), (_many, many) = min(candidates), max(candidates)
+    return {"id": to_global_id("ApplicationType", few)}, {
+        "id": to_global_id("ApplicationType", many)
+    }
+
+
+def _lifecycle_pages():
+    """(few, many): the first page with conflicts of both kinds, and a page five times as
+    long."""
+    from architecture.services.lifecycle import lifecycle_conflicts
+
+    kinds = [conflict.kind for conflict in lifecycle_conflicts()]
+    few = max(kinds.index("application"), kinds.index("component")) + 1
+    assert len(kinds) > few
+    return {"n": few}, {"n": min(5 * few, len(kinds), 100)}
+
+
+def _small_org_unit():
+    """The smallest department or office whose risk report has blast radii of both kinds, and
+    none (the whole city)."""
+    from cmdb.models import OrgUnit
+    from sourcing.services.landscape import sovereignty_risk
+
+    units = OrgUnit.objects.filter(level__in=(1, 2)).annotate(n=Count("applications"))
+    for unit in units.filter(n__gt=0).order_by("n", "pk"):
+        risk = sovereignty_risk(org_unit=unit)
+        if risk.vendor_blast_radius and risk.platform_blast_radius:
+            return {"unit": to_global_id("OrgUnitType", unit.pk)}, {"unit": None}
+    raise AssertionError("no org unit with blast radii")
+
+
+APP_BELOW = "name vendor { name } ownerTeam { name } services { name }"
+CONFLICT_RICH = (
+    "kind application { " + APP_BELOW + " } dependencyApplication { name ownerTeam { name } } "
+    "dependencyComponent { name vendor { name } uses { application { name } } }"
+)
+RISK_RICH = """orgUnit { name parent { name } }
+  vendorShares { share vendor { name parent { name } applications { name } } }
+  vendorBlastRadius { criticalApplications { name ownerTeam { name } services { name } } }
+  platformBlastRadius { criticalApplications { name } }"""
+RISK_SCALARS = (
+    "hhiVendor vendorShares { share } vendorBlastRadius { name } platformBlastRadius { name }"
+)
+RELATED = "{ number assignedTeam { name } applications { name ownerTeam { name } } }"
+
+# name: (document, the rich selection, scalars only, variables (few, many) or a function giving
+# them, the rows of an answer, the paths below the root field that hold instances: the few rows
+# must fill each of them somewhere, as an instance field that holds nothing loads nothing)
+ANALYSES = {
+    "lifecycleConflicts": (
+        "query($n: Int) { lifecycleConflicts(first: $n) { %s } }",
+        CONFLICT_RICH, "kind depth", _lifecycle_pages,
+        lambda data: data["lifecycleConflicts"],
+        ("application", "dependencyApplication", "dependencyComponent"),
+    ),
+    "lifecycleAnalysis": (
+        "query($id: ID!) { lifecycleAnalysis(application: $id) { %s } }",
+        "earliestComponents { name vendor { name } uses { application { name } } } "
+        "earliestDependencies { " + APP_BELOW + " } conflicts { " + CONFLICT_RICH + " }",
+        "endOfLife conflicts { kind }", _lifecycle_subjects,
+        lambda data: data["lifecycleAnalysis"]["conflicts"],
+        ("earliestComponents", "earliestDependencies", "conflicts.application",
+         "conflicts.dependencyApplication", "conflicts.dependencyComponent"),
+    ),
+    "techRadar": (
+        "query($on: Date) { techRadar(on: $on) { %s } }",
+        "status component { name vendor { name } uses { application { name } } } "
+        "category { name parent { name } components { name } } "
+        "standard { status decision { title applications { name } } }",
+        "status", ({"on": "2022-01-01"}, {"on": None}),
+        lambda data: data["techRadar"], ("component", "category", "standard"),
+    ),
+    "governanceFindings": (
+        "query($severity: String) { governanceFindings(severity: $severity) { %s } }",
+        "rule orgUnit { name parent { name } teams { name } }", "rule",
+        ({"severity": "high"}, {"severity": None}),
+        lambda data: data["governanceFindings"], ("orgUnit",),
+    ),
+    "sovereigntyRisk": (
+        "query($unit: ID) { sovereigntyRisk(orgUnit: $unit) { %s } }",
+        RISK_RICH.replace("orgUnit { name parent { name } }", ""), RISK_SCALARS,
+        _small_org_unit, lambda data: data["sovereigntyRisk"]["vendorShares"],
+        ("vendorShares.vendor", "vendorBlastRadius.criticalApplications",
+         "platformBlastRadius.criticalApplications"),
+    ),
+    "sovereigntyRiskByOrgUnit": (
+        "query($level: Int) { sovereigntyRiskByOrgUnit(level: $level) { %s } }",
+        RISK_RICH, RISK_SCALARS, ({"level": 1}, {"level": 2}),
+        lambda data: data["sovereigntyRiskByOrgUnit"],
+        ("orgUnit", "vendorShares.vendor", "vendorBlastRadius.criticalApplications",
+         "platformBlastRadius.criticalApplications"),
+    ),
+    "incidents": (
+        'query($n: Int) { incidents(first: $n, orderBy: "number") { edges { node { %s } } } }',
+        "knownErrors " + RELATED + " relatedOpenIncidents " + RELATED,
+        "knownErrors { number } relatedOpenIncidents { number }", ({"n": 3}, {"n": 30}),
+        lambda data: [
+            item for edge in data["incidents"]["edges"]
+            for item in edge["node"]["knownErrors"] + edge["node"]["relatedOpenIncidents"]
+        ],
+        ("edges.node.knownErrors", "edges.node.relatedOpenIncidents"),
+    ),
+}  # fmt: skip
+
+
+def _filled(value) -> set[str]:
+    """Dotted paths of the object and list fields below `value` that hold something somewhere
+    (through lists)."""
+    found = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _filled(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                found |= {key} | {f"{key}.{path}" for path in _filled(item)}
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSES))
+def test_an_analysis_field_costs_the_same_for_few_and_many_rows(post, name):
+    document, rich, scalars, variables, rows, instances = ANALYSES[name]
+    few_variables, many_variables = variables() if callable(variables) else variables
+    extra, found, filled = {}, {}, {}
+    for size, values in (("few", few_variables), ("many", many_variables)):
+        body, sql = post(document % rich, values)
+        _plain, plain_sql = post(document % scalars, values)
+        extra[size] = len(sql) - len(plain_sql)
+        found[size] = len(rows(body["data"]))
+        filled[size] = _filled(body["data"])
+    assert 0 < found["few"] < found["many"], found
+    assert {f"{name}.{path}" for path in instances} <= filled["few"], filled["few"]
+    assert extra["few"] == extra["many"], (
+        f"{name}: the selection adds {extra['few']} queries for {found['few']} rows, "
+        f"{extra['many']} for {found['many']}"
+    )
