@@ -116,7 +116,9 @@ def table(results) -> str:
     rows = [("benchmark", "figure", "comparison (same run)", "ratio", "SQL", "target", "met")]
     for r in results:
         comparison = (
-            f"{fmt(r.comparison)} {r.comparison_label}".strip() if r.comparison is not None else "–"
+            f"{fmt(r.comparison, r.comparison_unit or r.unit)} {r.comparison_label}".strip()
+            if r.comparison is not None
+            else "–"
         )
         met = {True: "yes", False: "NO", None: "reported"}[r.met]
         ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "–"

@@ -35,6 +35,7 @@ class Result:
     met: bool | None
     comparison: float | None = None
     comparison_label: str = ""
+    comparison_unit: str | None = None  # when it differs from `unit`
     ratio: float | None = None
     queries: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
