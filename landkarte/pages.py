@@ -108,6 +108,18 @@ class FilteredListPage(RolePageMixin, ListView):
             queryset = queryset.order_by(*fields, "-pk" if self.sort.startswith("-") else "pk")
         return queryset
 
+    def paginate_queryset(self, queryset, page_size):
+        # A page past the end (a bookmark, or a list that shrank since: incidents resolved)
+        # shows the last page rather than a 404; a page that is no number shows the first.
+        paginator = self.get_paginator(
+            queryset,
+            page_size,
+            orphans=self.get_paginate_orphans(),
+            allow_empty_first_page=self.get_allow_empty(),
+        )
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def get_template_names(self):
         if self.partial_template_name and is_htmx(self.request):
             return [self.partial_template_name]

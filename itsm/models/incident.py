@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from itsm.choices import (
+    OPEN_INCIDENT_STATES,
     Impact,
     IncidentEventKind,
     IncidentState,
@@ -151,6 +152,14 @@ class Incident(BaseModel):
             # deadline (the states and priorities are equality lookups, the rows found are
             # sorted).
             models.Index(fields=["state", "priority", "resolution_due"], name="incident_queue_idx"),
+            # The open incidents (a few percent of a year's) in SLA order: the queue reads the
+            # first page of them without sorting. PostgreSQL otherwise walks the whole deadline
+            # index, where the open incidents come last (54 ms instead of 0.2 at scale 50).
+            models.Index(
+                fields=["resolution_due"],
+                condition=Q(state__in=OPEN_INCIDENT_STATES),
+                name="incident_open_due_idx",
+            ),
         ]
 
     def __str__(self):

@@ -285,14 +285,19 @@ def test_the_queue_costs_three_queries_and_counts_only_when_asked(post, desk_tok
     assert body["data"]["incidents"]["totalCount"] == len(numbers)
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
 def test_the_queue_query_uses_its_index(landscape, db):
     queue = (
         Incident.objects.filter(state__in=OPEN_INCIDENT_STATES, priority__in=["p1", "p2"])
         .order_by("resolution_due")
         .values("pk")[:51]
     )
-    assert "incident_queue_idx" in queue.explain()
+    if connection.vendor == "postgresql":
+        # PostgreSQL reads a test-sized table whole; without that option it shows the plan it
+        # takes at scale (the test runs in a transaction, which SET LOCAL does not outlive).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = queue.explain()
+    assert "incident_queue_idx" in plan or "incident_open_due_idx" in plan, plan
 
 
 # -- connections count lazily ------------------------------------------------------------------

@@ -173,6 +173,16 @@ def test_queue_answers_htmx_with_the_table_only(client, calendar, desk, incident
     assert "<h1>" not in html and incident.number in html
 
 
+def test_a_page_past_the_end_shows_the_last_page(client, calendar, desk, incident):
+    # A bookmarked page 2 after the queue shrank, or a page that is no number.
+    client.force_login(desk)
+    for page in ("2", "999", "x"):
+        response = client.get(reverse("itsm:queue"), {"open": "true", "page": page})
+        assert response.status_code == 200
+        assert response.context["page_obj"].number == 1
+        assert incident.number in response.content.decode()
+
+
 def count_queries(client, url, params=None) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url, params or {}).status_code == 200
