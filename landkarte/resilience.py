@@ -35,6 +35,7 @@ import sqlite3
 import sys
 from contextlib import ExitStack
 
+import psycopg
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
@@ -58,6 +59,15 @@ OUTAGE_SQLITE_CODES = {
 }
 
 
+# Driver exceptions that Django does not wrap: psycopg raises them from a server-side cursor's
+# close() (QuerySet.iterator(), e.g. a form's choices) when the server goes away mid-query.
+DRIVER_CONNECTION_ERRORS = (
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
 def retry_after_seconds() -> int:
     return int(getattr(settings, "LANDKARTE_DB_RETRY_AFTER", 5))
 
@@ -71,6 +81,8 @@ def is_database_outage(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, OperationalError):
             return _driver_error_is_outage(exc.__cause__)
+        if isinstance(exc, DRIVER_CONNECTION_ERRORS):
+            return _driver_error_is_outage(exc)
         # graphql-core wraps resolver exceptions; Django chains driver errors.
         exc = getattr(exc, "original_error", None) or exc.__cause__
     return False

@@ -6,6 +6,7 @@ resolver. Statement errors that are not an outage keep their normal handling. Th
 import json
 import sqlite3
 
+import psycopg
 import pytest
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError, connection
 from django.db.backends import utils as backend_utils
@@ -171,6 +172,13 @@ def sqlite_error(code: int) -> sqlite3.OperationalError:
         (wrapped(OperationalError, sqlite_error(sqlite3.SQLITE_BUSY)), True),
         (wrapped(OperationalError, sqlite_error(sqlite3.SQLITE_CANTOPEN)), True),
         (wrapped(OperationalError, sqlite_error(sqlite3.SQLITE_ERROR)), False),  # no such table
+        # Unwrapped driver errors (a server-side cursor's close() when the server went away).
+        (psycopg.OperationalError("consuming input failed: server closed the connection"), True),
+        (psycopg.InterfaceError("the connection is closed"), True),
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.errors.LockNotAvailable("lock not available"), False),
+        (sqlite_error(sqlite3.SQLITE_BUSY), True),
+        (sqlite3.OperationalError("no such table: x"), False),
         (IntegrityError("duplicate key"), False),
         (ProgrammingError("syntax error"), False),
         (GraphQLError("x", original_error=OperationalError("gone")), True),
