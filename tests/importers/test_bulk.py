@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cmdb.models import Application, OrgUnit, Team, Vendor
+from cmdb.models import Application, Team
 from importers import bulk, tabular
 from importers.bulk import ConstraintChecker, insert_with_history
 from importers.servicenow import ServiceNowIncidentImporter
@@ -29,20 +29,6 @@ HEADER = [
 ]  # fmt: skip
 KINDS = ["Fachverfahren", "standard software", "SaaS", "Eigenentwicklung"]
 CRITICALITY = ["missionskritisch", "geschäftskritisch", "business operational", "administrativ"]
-
-
-@pytest.fixture
-def city(db):
-    root = OrgUnit.objects.create(name="Stadt Musterstadt", code="STADT", kind="administration")
-    office = OrgUnit.objects.create(name="Bürgeramt", code="33", kind="office", parent=root)
-    vendor = Vendor.objects.create(name="Dataport", country="DE")
-    team = Team.objects.create(name="Team Fachverfahren", org_unit=office)
-    return {"root": root, "office": office, "vendor": vendor, "team": team}
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user("architect", "architect")
 
 
 def app_row(i, prefix="App"):

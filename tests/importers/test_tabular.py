@@ -8,25 +8,11 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 
-from cmdb.models import Application, Interface, InterfaceConsumer, OrgUnit, Team, Vendor
+from cmdb.models import Application, Interface, InterfaceConsumer, OrgUnit, Vendor
 from importers.tabular import TabularImporter
 from itsm.models.requirement import Requirement
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-@pytest.fixture
-def city(db):
-    root = OrgUnit.objects.create(name="Stadt Musterstadt", code="STADT", kind="administration")
-    office = OrgUnit.objects.create(name="Bürgeramt", code="33", kind="office", parent=root)
-    vendor = Vendor.objects.create(name="Dataport", country="DE")
-    team = Team.objects.create(name="Team Fachverfahren", org_unit=office)
-    return {"root": root, "office": office, "vendor": vendor, "team": team}
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user("architect", "architect")
 
 
 def write_csv(tmp_path, name, text, encoding="utf-8"):
